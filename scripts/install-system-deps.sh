@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every system package Gantry's tests, benchmarks and demo need. Idempotent: packages already
+# present are not fetched again, and apt-get update runs only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  runc            # OCI runtime for RUN steps
+  crun            # alternative OCI runtime, used where it works
+  busybox-static  # the base image for tests and the demo is built from it
+  skopeo          # interop: reads what Gantry writes and serves
+  umoci           # interop: unpacks Gantry's OCI layouts
+  docker-registry # CNCF Distribution, the peer registry for interop tests and benchmarks
+  iproute2        # network namespaces for RUN --network=none
+  util-linux      # unshare, for the chroot isolation fallback
+  ca-certificates
+  openssl         # TLS test certificates
+  jq
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: must run as root (apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-system-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's docker-registry package starts a system service on install; tests start their own instances
+# on free ports, so the packaged one is stopped (it would hold port 5000).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
+pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry/config.yml' 2>/dev/null || true
+echo "install-system-deps: ok (${#PACKAGES[@]} packages present)"
