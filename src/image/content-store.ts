@@ -1,0 +1,237 @@
+/**
+ * The content-addressed blob store of the data root: `<root>/blobs/<algorithm>/<hex>` (the same layout as
+ * an OCI image layout's blobs). Writes stream into temp files under `<root>/ingest/` (same filesystem),
+ * are hashed on the way, verified, fsynced and renamed into place, so a blob is visible only once complete
+ * and correct. Concurrent writes of the same blob are safe: each renames identical bytes over the same
+ * name. Leftover temp files of dead writers are removed when the store is opened.
+ */
+import { createReadStream, constants as fsConstants } from "node:fs";
+import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import {
+  type ByteSource,
+  fsyncDirectory,
+  removeStaleTempFiles,
+  type StaleTempOptions,
+  streamToNewFile,
+  tempPathFor,
+} from "./atomic-file.js";
+import { type DigestAlgorithm, parseDigest, StreamHasher } from "./digest.js";
+import {
+  BlobUnknownError,
+  DigestMismatchError,
+  RangeNotSatisfiableError,
+  SizeMismatchError,
+} from "./errors.js";
+import type { BlobInfo, BlobStore, ByteRange, Digest, ExpectedBlob } from "./store-types.js";
+
+const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
+const HEX_NAME: Record<DigestAlgorithm, RegExp> = { sha256: /^[0-9a-f]{64}$/, sha512: /^[0-9a-f]{128}$/ };
+
+export interface ContentStoreOptions {
+  /** How leftovers in `ingest/` are judged stale on open. */
+  staleIngest?: StaleTempOptions;
+}
+
+export class ContentStore implements BlobStore {
+  readonly root: string;
+  /** Temp files of in-flight writes; same filesystem as `blobs/`. */
+  readonly ingestDir: string;
+  readonly blobsDir: string;
+
+  private constructor(root: string) {
+    this.root = root;
+    this.blobsDir = join(root, "blobs");
+    this.ingestDir = join(root, "ingest");
+  }
+
+  /** Opens (creating if needed) the store under `root` and removes stale ingest leftovers. */
+  static async open(root: string, options: ContentStoreOptions = {}): Promise<ContentStore> {
+    const store = new ContentStore(root);
+    await mkdir(join(store.blobsDir, "sha256"), { recursive: true });
+    await mkdir(store.ingestDir, { recursive: true });
+    await store.cleanIngest(options.staleIngest);
+    return store;
+  }
+
+  /** Removes temp files left by writers that died; returns how many. */
+  cleanIngest(options: StaleTempOptions = {}): Promise<number> {
+    return removeStaleTempFiles(this.ingestDir, options);
+  }
+
+  /** Where a blob lives (after validating the digest, so the path cannot escape the store). */
+  blobPath(digest: Digest | string): string {
+    const { algorithm, hex } = parseDigest(digest);
+    return join(this.blobsDir, algorithm, hex);
+  }
+
+  /** A fresh temp path in `ingest/` for callers that write a file themselves and then `commitFile` it. */
+  newIngestPath(label = "upload"): string {
+    return tempPathFor(label, this.ingestDir);
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    const path = this.blobPath(digest);
+    try {
+      const info = await stat(path);
+      return info.isFile() ? { digest: parseDigest(digest).digest, size: info.size } : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  async openRead(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const path = this.blobPath(digest);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, fsConstants.O_RDONLY);
+    } catch (error) {
+      if (isMissing(error)) throw new BlobUnknownError(digest);
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (range === undefined) return createReadStream(path, { fd: handle });
+      const { start } = range;
+      if (!Number.isInteger(start) || !Number.isInteger(range.end) || start < 0 || range.end < start) {
+        throw new RangeNotSatisfiableError(start, range.end, size);
+      }
+      if (start >= size) throw new RangeNotSatisfiableError(start, range.end, size);
+      // HTTP semantics: a last-byte position past the end means "to the end".
+      const end = Math.min(range.end, size - 1);
+      return createReadStream(path, { fd: handle, start, end });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Reads a whole blob into memory: only for small documents (manifests, configs) up to `maxBytes`. */
+  async readBytes(digest: Digest, maxBytes = 4 * 1024 * 1024): Promise<Buffer> {
+    const info = await this.stat(digest);
+    if (!info) throw new BlobUnknownError(digest);
+    if (info.size > maxBytes) throw new SizeMismatchError(maxBytes, info.size);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.openRead(digest)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async write(source: Readable | ByteSource, expected: ExpectedBlob = {}): Promise<BlobInfo> {
+    const wanted = expected.digest === undefined ? undefined : parseDigest(expected.digest);
+    const hasher = new StreamHasher(wanted?.algorithm ?? "sha256");
+    const blobDir = join(this.blobsDir, hasher.algorithm);
+    // The final name is known only after hashing: stream into ingest/, verify, then rename into blobs/.
+    const staging = tempPathFor("blob", this.ingestDir);
+    await streamToNewFile(staging, source, {
+      inspect: (chunk) => {
+        hasher.update(chunk);
+        if (expected.size !== undefined && hasher.size > expected.size) {
+          throw new SizeMismatchError(expected.size, hasher.size);
+        }
+      },
+    });
+    let info: BlobInfo;
+    // `staging` is complete and fsynced: verify it, then move it into blobs/.
+    try {
+      info = verify(hasher, expected);
+      await mkdir(blobDir, { recursive: true });
+      await rename(staging, this.blobPath(info.digest));
+    } catch (error) {
+      await unlink(staging).catch(() => {});
+      throw error;
+    }
+    await fsyncDirectory(blobDir);
+    return info;
+  }
+
+  writeBytes(bytes: Uint8Array, expected: ExpectedBlob = {}): Promise<BlobInfo> {
+    return this.write([bytes], expected);
+  }
+
+  /**
+   * Verifies `tempPath` hashes to `expected.digest` (and has `expected.size`), fsyncs it and renames it into
+   * the store. On success `tempPath` no longer exists. On a mismatch it is left in place for its owner.
+   */
+  async commitFile(
+    tempPath: string,
+    expected: Required<ExpectedBlob> | { digest: Digest },
+  ): Promise<BlobInfo> {
+    const wanted = parseDigest(expected.digest);
+    const hasher = new StreamHasher(wanted.algorithm);
+    const handle = await open(tempPath, fsConstants.O_RDONLY);
+    try {
+      for await (const chunk of createReadStream(tempPath, { fd: handle, autoClose: false })) {
+        hasher.update(chunk as Buffer);
+      }
+      const info = verify(hasher, expected);
+      await handle.sync();
+      const blobDir = join(this.blobsDir, wanted.algorithm);
+      await mkdir(blobDir, { recursive: true });
+      try {
+        await rename(tempPath, this.blobPath(info.digest));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+        // Not on our filesystem after all: copy through ingest/ (still verified), then drop the original.
+        await this.write(createReadStream(tempPath), { digest: info.digest, size: info.size });
+        await unlink(tempPath);
+      }
+      await fsyncDirectory(blobDir);
+      return info;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    const path = this.blobPath(digest);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+    await fsyncDirectory(join(this.blobsDir, parseDigest(digest).algorithm));
+    return true;
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for (const algorithm of ALGORITHMS) {
+      const dir = join(this.blobsDir, algorithm);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      names.sort();
+      for (const hex of names) {
+        if (!HEX_NAME[algorithm].test(hex)) continue;
+        const info = await stat(join(dir, hex)).catch(() => undefined);
+        if (info?.isFile()) yield { digest: `${algorithm}:${hex}`, size: info.size };
+      }
+    }
+  }
+}
+
+function verify(hasher: StreamHasher, expected: ExpectedBlob): BlobInfo {
+  const actual = hasher.digest();
+  if (expected.size !== undefined && hasher.size !== expected.size) {
+    throw new SizeMismatchError(expected.size, hasher.size);
+  }
+  if (expected.digest !== undefined && actual !== parseDigest(expected.digest).digest) {
+    throw new DigestMismatchError(expected.digest, actual);
+  }
+  return { digest: actual, size: hasher.size };
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
