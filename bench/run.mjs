@@ -21,7 +21,9 @@ if (unknown.length) {
 let failed = 0;
 for (const name of wanted.length ? wanted : all) {
   console.log(`\n=== bench/${name}`);
-  const r = spawnSync(process.execPath, ["--expose-gc", path.join(dist, name, "main.js")], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--expose-gc", path.join(dist, name, "main.js")], {
+    stdio: "inherit",
+  });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

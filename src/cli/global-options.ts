@@ -12,7 +12,10 @@ export function dataRootOf(cmd: Command): string {
   return resolveDataRoot(root.opts().root as string | undefined);
 }
 
-export function parseFormat(value: string | undefined, allowed: readonly string[] = ["text", "json"]): string {
+export function parseFormat(
+  value: string | undefined,
+  allowed: readonly string[] = ["text", "json"],
+): string {
   const v = value ?? "text";
   if (!allowed.includes(v)) {
     throw new UsageError(`unknown --format "${v}"`, { hint: `use one of: ${allowed.join(", ")}` });

@@ -3,7 +3,7 @@
  * exit codes and messages once (0 ok, 1 failure, 2 usage). Bad input never prints a stack trace.
  */
 import { Command, CommanderError, Option } from "commander";
-import { GantryError, UsageError, exitCodeFor } from "../errors.js";
+import { exitCodeFor, GantryError, UsageError } from "../errors.js";
 import { formatDiagnostic } from "../util/source-display.js";
 import { commands } from "./commands/index.js";
 
@@ -14,7 +14,10 @@ export function buildProgram(): Command {
     .description("Build OCI images from Dockerfiles with a content-addressed cache, and serve them.")
     .version(VERSION, "-V, --version")
     .addOption(
-      new Option("--root <dir>", "data root (default: $GANTRY_ROOT, /var/lib/gantry as root, else $XDG_DATA_HOME/gantry)"),
+      new Option(
+        "--root <dir>",
+        "data root (default: $GANTRY_ROOT, /var/lib/gantry as root, else $XDG_DATA_HOME/gantry)",
+      ),
     )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();

@@ -1,0 +1,85 @@
+/**
+ * The Dockerfile structure parser (chevrotain CstParser over line tokens):
+ *
+ *   dockerfile   = [Bom] {Directive} {Trivia | instruction}
+ *   instruction  = (Final | Continued {ContinuationPiece} [Final]) heredocBody
+ *   heredocBody  = {AnyLine}      -- as many lines as the instruction's heredocs consume
+ *
+ * Trivia = Comment | Blank and ContinuationPiece = Comment | Blank | Continued are token categories.
+ *
+ * How many lines a heredoc body takes depends on the instruction's text, so the parser asks a hook
+ * (`HeredocOracle`) after each logical line; the hook sees the line tokens and can look ahead.
+ * CST: `dockerfile` has `Bom`, `Directive`, `trivia` (Comment/Blank tokens) and `instruction` nodes;
+ * `instruction` has `line` (its physical line tokens in order) and `body` (heredoc body lines).
+ */
+import { type CstNode, CstParser, EOF, type IToken } from "chevrotain";
+import { AnyLine, Bom, ContinuationPiece, Continued, Directive, Final, lineTokens, Trivia } from "./lines.js";
+
+/** Called after each logical line: returns how many following line tokens heredoc bodies consume. */
+export type HeredocOracle = (lines: IToken[], lookahead: (k: number) => IToken | undefined) => number;
+
+export class DockerfileParser extends CstParser {
+  oracle: HeredocOracle = () => 0;
+
+  constructor() {
+    super([...lineTokens], { recoveryEnabled: false, maxLookahead: 1 });
+    this.performSelfAnalysis();
+  }
+
+  dockerfile = this.RULE("dockerfile", () => {
+    this.OPTION(() => this.CONSUME(Bom));
+    this.MANY(() => this.CONSUME(Directive));
+    this.MANY2(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(Trivia, { LABEL: "trivia" }) },
+        { ALT: () => this.SUBRULE(this.instruction) },
+      ]),
+    );
+  });
+
+  instruction = this.RULE("instruction", () => {
+    const lines: IToken[] = [];
+    this.OR([
+      { ALT: () => lines.push(this.CONSUME(Final, { LABEL: "line" })) },
+      {
+        ALT: () => {
+          lines.push(this.CONSUME(Continued, { LABEL: "line" }));
+          this.MANY(() => lines.push(this.CONSUME(ContinuationPiece, { LABEL: "line" })));
+          this.OPTION(() => lines.push(this.CONSUME2(Final, { LABEL: "line" })));
+        },
+      },
+    ]);
+    let bodyLines = 0;
+    this.ACTION(() => {
+      bodyLines = this.oracle(lines, (k) => {
+        const t = this.LA(k);
+        return t.tokenType === EOF ? undefined : t;
+      });
+    });
+    this.MANY3({
+      GATE: () => bodyLines > 0,
+      DEF: () => {
+        this.CONSUME(AnyLine, { LABEL: "body" });
+        bodyLines--;
+      },
+    });
+  });
+
+  /** Parses a token vector; throws on a recognition error (which the line grammar cannot produce). */
+  parseTokens(tokens: IToken[], oracle: HeredocOracle): CstNode {
+    this.oracle = oracle;
+    this.input = tokens;
+    const cst = this.dockerfile();
+    if (this.errors.length > 0)
+      throw new Error(`internal: line grammar rejected input: ${this.errors[0]!.message}`);
+    return cst;
+  }
+}
+
+let shared: DockerfileParser | undefined;
+
+/** The parser instance (created once: self-analysis is the expensive part). */
+export function dockerfileParser(): DockerfileParser {
+  shared ??= new DockerfileParser();
+  return shared;
+}
