@@ -15,6 +15,7 @@ PACKAGES=(
   ca-certificates
   openssl         # TLS test certificates
   jq
+  zstd            # zstd layer compression (Node 20's zlib has none)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -4,7 +4,14 @@
  */
 export interface RegistryMetrics {
   /** One finished HTTP request. `route` is the route's name (`blob_get`, `manifest_put`…), not the path. */
-  observeRequest(method: string, route: string, status: number, seconds: number, bytesIn: number, bytesOut: number): void;
+  observeRequest(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    bytesIn: number,
+    bytesOut: number,
+  ): void;
   uploadStarted(): void;
   uploadFinished(outcome: "committed" | "cancelled" | "failed" | "expired"): void;
   /** Prometheus text format, version 0.0.4. */
