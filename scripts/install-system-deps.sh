@@ -16,6 +16,7 @@ PACKAGES=(
   openssl         # TLS test certificates
   jq
   zstd            # zstd layer compression (Node 20's zlib has none)
+  attr            # setfattr/getfattr: overlayfs opaque-directory xattrs in snapshots
 )
 
 if [ "$(id -u)" -ne 0 ]; then

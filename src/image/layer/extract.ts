@@ -1,0 +1,394 @@
+/**
+ * Hardened, streaming extraction of a layer blob (gzip, zstd or plain tar, detected by magic bytes) into a
+ * directory. Every path is resolved inside the root component by component with lstat: entry names may not
+ * be absolute or contain `..`; a symlink met in a parent path is followed with chroot semantics (absolute
+ * targets and `..` stay inside the root, as they would inside the container); the final component is never
+ * followed; hard links may only point inside the root. Ownership, mode and mtime are applied (directories'
+ * mtimes after their content); device nodes need root. OCI whiteouts are either applied (flattening layers
+ * into one tree) or turned into overlayfs whiteouts (0/0 char devices, `trusted.overlay.opaque=y`).
+ */
+import { execFile } from "node:child_process";
+import { constants as fsConstants } from "node:fs";
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+} from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { GantryError, type GantryErrorOptions } from "../../errors.js";
+import type { Compression } from "./compress.js";
+import { type LayerEntry, parseWhiteout } from "./entry.js";
+import { readLayer } from "./tar-reader.js";
+
+const run = promisify(execFile);
+
+export type ExtractErrorCode =
+  /** An entry name is absolute, contains `..`, or resolves outside the root. */
+  | "LAYER_UNSAFE_PATH"
+  /** A hard link points outside the root or at nothing extracted. */
+  | "LAYER_UNSAFE_LINK"
+  /** Symlinks in a path loop (more than 40 followed). */
+  | "LAYER_SYMLINK_LOOP"
+  /** A filesystem operation failed while extracting. */
+  | "LAYER_EXTRACT_FAILED";
+
+export class LayerExtractError extends GantryError {
+  declare readonly code: ExtractErrorCode;
+  readonly path?: string;
+  constructor(code: ExtractErrorCode, message: string, options: GantryErrorOptions & { path?: string } = {}) {
+    super(code, message, { hint: "the layer is malformed or malicious; it was not extracted", ...options });
+    this.path = options.path;
+  }
+}
+
+export interface ExtractOptions {
+  /** `apply`: delete whiteout targets (flatten into one tree); `overlay`: write overlayfs whiteouts. */
+  whiteouts: "apply" | "overlay";
+  /** Create device nodes (default: only when running as root). Skipped with a warning otherwise. */
+  allowDevices?: boolean;
+  /** Apply the entries' uid/gid (default: when running as root). */
+  preserveOwnership?: boolean;
+  /** Apply PAX `SCHILY.xattr.*` records with setfattr (default true; failures become warnings). */
+  xattrs?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+export interface ExtractStats {
+  entries: number;
+  bytes: number;
+  whiteouts: number;
+  skipped: number;
+  compression: Compression;
+}
+
+const isRoot = process.getuid?.() === 0;
+const MAX_SYMLINKS = 40;
+
+/** Streams the layer `source` into `root` (which must exist). */
+export async function extractLayer(
+  source: Readable,
+  root: string,
+  options: ExtractOptions,
+): Promise<ExtractStats> {
+  const ctx: Context = {
+    root,
+    options,
+    created: new Set(),
+    dirTimes: [],
+    stats: { entries: 0, bytes: 0, whiteouts: 0, skipped: 0, compression: "none" },
+  };
+  const opaque: string[] = [];
+  for await (const { entry, body } of readLayer(source, {
+    onCompression: (c) => {
+      ctx.stats.compression = c;
+    },
+  })) {
+    ctx.stats.entries++;
+    const path = checkEntryPath(entry.path);
+    if (path === "") {
+      // The root directory itself ("./"): only its metadata.
+      if (entry.type === "directory") ctx.dirTimes.push({ abs: root, mtime: entry.mtime });
+      continue;
+    }
+    const whiteout = parseWhiteout(path);
+    if (whiteout?.kind === "opaque") {
+      // Applied after the stream: entries of this layer inside the directory must survive.
+      opaque.push(whiteout.directory);
+      ctx.stats.whiteouts++;
+      continue;
+    }
+    if (whiteout?.kind === "whiteout") {
+      await applyWhiteout(ctx, whiteout.target);
+      ctx.stats.whiteouts++;
+      continue;
+    }
+    ctx.created.add(await writeEntry(ctx, path, entry, body));
+  }
+  for (const dir of opaque) await applyOpaque(ctx, dir);
+  // Deepest first, so setting a child's mtime does not disturb its parent's.
+  for (const { abs, mtime } of ctx.dirTimes.reverse()) await utimes(abs, mtime, mtime).catch(() => {});
+  return ctx.stats;
+}
+
+interface Context {
+  root: string;
+  options: ExtractOptions;
+  /** Paths written by this extraction (kept when their directory is made opaque). */
+  created: Set<string>;
+  dirTimes: Array<{ abs: string; mtime: number }>;
+  stats: ExtractStats;
+}
+
+/** Normalises an entry name; absolute names and `..` are refused. */
+export function checkEntryPath(raw: string): string {
+  if (raw.includes("\0")) throw unsafe(raw, "contains NUL");
+  if (raw.startsWith("/")) throw unsafe(raw, "is absolute");
+  const parts: string[] = [];
+  for (const part of raw.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") throw unsafe(raw, 'contains ".."');
+    parts.push(part);
+  }
+  return parts.join("/");
+}
+
+function unsafe(path: string, why: string): LayerExtractError {
+  return new LayerExtractError("LAYER_UNSAFE_PATH", `layer entry ${JSON.stringify(path)} ${why}`, { path });
+}
+
+/**
+ * Resolves `relPath` inside `root` with chroot semantics: symlinks in parent components are followed
+ * (absolute targets from `root`, `..` never above `root`); the last component is followed only when
+ * `followLast`. Returns the host path and the root-relative path it denotes. Missing components are fine.
+ */
+export async function resolveInRoot(
+  root: string,
+  relPath: string,
+  followLast = false,
+): Promise<{ abs: string; rel: string }> {
+  const pending = relPath.split("/").filter((p) => p !== "" && p !== ".");
+  const done: string[] = [];
+  let followed = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === "..") {
+      done.pop();
+      continue;
+    }
+    const candidate = [...done, part];
+    const isLast = pending.length === 0;
+    if (isLast && !followLast) {
+      done.push(part);
+      break;
+    }
+    let target: string | undefined;
+    try {
+      const info = await lstat(join(root, ...candidate));
+      if (info.isSymbolicLink()) target = await readlink(join(root, ...candidate));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    if (target === undefined) {
+      done.push(part);
+      continue;
+    }
+    if (++followed > MAX_SYMLINKS) {
+      throw new LayerExtractError(
+        "LAYER_SYMLINK_LOOP",
+        `too many symlinks resolving ${JSON.stringify(relPath)}`,
+        {
+          path: relPath,
+        },
+      );
+    }
+    if (target.startsWith("/")) done.length = 0;
+    pending.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
+  }
+  const rel = done.join("/");
+  return { abs: rel === "" ? root : join(root, rel), rel };
+}
+
+/** Resolves the parent of `path` inside the root and makes sure it is a directory (creating it). */
+async function parentDir(ctx: Context, path: string): Promise<{ abs: string; rel: string }> {
+  const slash = path.lastIndexOf("/");
+  const name = path.slice(slash + 1);
+  const parent =
+    slash < 0 ? { abs: ctx.root, rel: "" } : await resolveInRoot(ctx.root, path.slice(0, slash), true);
+  if (parent.rel !== "") await mkdirInRoot(ctx.root, parent.rel);
+  const rel = parent.rel === "" ? name : `${parent.rel}/${name}`;
+  return { abs: join(ctx.root, rel), rel };
+}
+
+/** mkdir -p inside the root, never through a symlink (a non-directory in the way is an error). */
+async function mkdirInRoot(root: string, rel: string): Promise<void> {
+  let abs = root;
+  for (const part of rel.split("/")) {
+    abs = join(abs, part);
+    try {
+      const info = await lstat(abs);
+      if (info.isDirectory()) continue;
+      throw new LayerExtractError("LAYER_UNSAFE_PATH", `${rel}: ${part} is not a directory`, { path: rel });
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await mkdir(abs, { mode: 0o755 });
+    }
+  }
+}
+
+/** Writes one entry; returns the root-relative path it landed on. */
+async function writeEntry(ctx: Context, path: string, entry: LayerEntry, body: Readable): Promise<string> {
+  const { abs, rel } = await parentDir(ctx, path);
+  const existing = await lstat(abs).catch((error) => {
+    if (isMissing(error)) return undefined;
+    throw error;
+  });
+  if (existing !== undefined && !(existing.isDirectory() && entry.type === "directory")) {
+    await rm(abs, { recursive: true, force: true });
+  }
+  switch (entry.type) {
+    case "directory":
+      if (existing === undefined || !existing.isDirectory()) await mkdir(abs, { mode: 0o700 });
+      break;
+    case "file": {
+      const handle = await open(
+        abs,
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
+        0o600,
+      );
+      await pipeline(body, handle.createWriteStream());
+      ctx.stats.bytes += entry.size;
+      break;
+    }
+    case "symlink":
+      await symlink(entry.linkname ?? "", abs);
+      break;
+    case "link": {
+      const target = await linkTarget(ctx, entry);
+      await link(target, abs);
+      return rel; // A hard link shares its target's metadata.
+    }
+    case "fifo":
+      await run("mknod", ["-m", "0600", abs, "p"]);
+      break;
+    case "character-device":
+    case "block-device":
+      if (!(ctx.options.allowDevices ?? isRoot)) {
+        ctx.stats.skipped++;
+        ctx.options.onWarning?.(`skipped device node ${path}: creating devices needs root`);
+        return rel;
+      }
+      await run("mknod", [
+        "-m",
+        "0600",
+        abs,
+        entry.type === "character-device" ? "c" : "b",
+        String(entry.devmajor ?? 0),
+        String(entry.devminor ?? 0),
+      ]);
+      break;
+  }
+  await applyMetadata(ctx, abs, entry);
+  return rel;
+}
+
+async function linkTarget(ctx: Context, entry: LayerEntry): Promise<string> {
+  const raw = entry.linkname ?? "";
+  let target: string;
+  try {
+    target = checkEntryPath(raw);
+  } catch {
+    throw new LayerExtractError(
+      "LAYER_UNSAFE_LINK",
+      `hard link ${entry.path} -> ${raw} points outside the layer`,
+      {
+        path: entry.path,
+      },
+    );
+  }
+  const slash = target.lastIndexOf("/");
+  const parent = slash < 0 ? { rel: "" } : await resolveInRoot(ctx.root, target.slice(0, slash), true);
+  const rel = parent.rel === "" ? target.slice(slash + 1) : `${parent.rel}/${target.slice(slash + 1)}`;
+  const abs = join(ctx.root, rel);
+  const info = await lstat(abs).catch(() => undefined);
+  if (info === undefined || info.isDirectory()) {
+    throw new LayerExtractError(
+      "LAYER_UNSAFE_LINK",
+      `hard link ${entry.path} -> ${raw}: target is missing or a directory`,
+      {
+        path: entry.path,
+      },
+    );
+  }
+  return abs;
+}
+
+async function applyMetadata(ctx: Context, abs: string, entry: LayerEntry): Promise<void> {
+  if (ctx.options.preserveOwnership ?? isRoot) await lchown(abs, entry.uid, entry.gid);
+  if (entry.type !== "symlink") await chmod(abs, entry.mode & 0o7777);
+  if (entry.xattrs !== undefined && ctx.options.xattrs !== false) await applyXattrs(ctx, abs, entry.xattrs);
+  if (entry.type === "directory") ctx.dirTimes.push({ abs, mtime: entry.mtime });
+  else if (entry.type === "symlink") await lutimes(abs, entry.mtime, entry.mtime);
+  else await utimes(abs, entry.mtime, entry.mtime);
+}
+
+async function applyXattrs(ctx: Context, abs: string, xattrs: Record<string, string>): Promise<void> {
+  for (const [name, value] of Object.entries(xattrs)) {
+    try {
+      await run("setfattr", [
+        "-h",
+        "-n",
+        name,
+        "-v",
+        `0s${Buffer.from(value, "utf8").toString("base64")}`,
+        abs,
+      ]);
+    } catch (error) {
+      ctx.options.onWarning?.(
+        `cannot set xattr ${name} on ${abs}: ${(error as Error).message.split("\n")[0]}`,
+      );
+    }
+  }
+}
+
+async function applyWhiteout(ctx: Context, target: string): Promise<void> {
+  if (ctx.options.whiteouts === "apply") {
+    // Nothing is created for a deletion: resolve without making parents.
+    const { abs, rel } = await resolveInRoot(ctx.root, target, false);
+    if (rel !== "") await rm(abs, { recursive: true, force: true });
+    return;
+  }
+  const { abs } = await parentDir(ctx, target);
+  await rm(abs, { recursive: true, force: true });
+  await makeOverlayWhiteout(abs);
+}
+
+/** An overlayfs whiteout: a 0/0 character device (Node has no mknod). */
+export async function makeOverlayWhiteout(abs: string): Promise<void> {
+  await run("mknod", ["-m", "0000", abs, "c", "0", "0"]);
+}
+
+/** Marks a directory opaque for overlayfs (`trusted.overlay.opaque=y`, needs the `attr` package). */
+export async function markOverlayOpaque(abs: string): Promise<void> {
+  try {
+    await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", abs]);
+  } catch (error) {
+    throw new LayerExtractError(
+      "LAYER_EXTRACT_FAILED",
+      `cannot mark ${abs} opaque: ${(error as Error).message}`,
+      {
+        hint: "install the attr package (setfattr) and run as root on a filesystem with trusted xattrs",
+      },
+    );
+  }
+}
+
+async function applyOpaque(ctx: Context, dir: string): Promise<void> {
+  const { abs, rel } = dir === "" ? { abs: ctx.root, rel: "" } : await resolveInRoot(ctx.root, dir, true);
+  if (rel !== "") await mkdirInRoot(ctx.root, rel);
+  if (ctx.options.whiteouts === "overlay") {
+    await markOverlayOpaque(abs);
+    return;
+  }
+  for (const name of await readdir(abs)) {
+    const child = rel === "" ? name : `${rel}/${name}`;
+    if (ctx.created.has(child)) continue;
+    await rm(join(abs, name), { recursive: true, force: true });
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
