@@ -15,13 +15,15 @@ import { type ExtractOptions, extractLayer, resolveInRoot } from "../src/image/l
 
 const isRoot = process.getuid?.() === 0;
 
-type Member = Partial<tar.Headers> & { name: string; body?: string };
+type Member = Partial<tar.Header> & { name: string; body?: string };
 
 async function makeTar(members: Member[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
-  const ended = new Promise((resolve) => pack.on("end", resolve));
+  pack.on("data", (c) => {
+    chunks.push(c as Buffer);
+  });
+  const ended = new Promise<void>((resolve) => pack.on("end", () => resolve()));
   for (const { body, ...header } of members) {
     await new Promise<void>((resolve, reject) =>
       pack.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...header }, body ?? "", (err) =>
