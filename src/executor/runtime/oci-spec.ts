@@ -188,7 +188,6 @@ export function buildSpec(request: RunRequest, user: ResolvedUser): Record<strin
       env: containerEnv(request.env),
       cwd: request.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1048576, soft: 1048576 }],
       noNewPrivileges: false,
     },
     root: { path: request.rootfs, readonly: false },
