@@ -1,0 +1,183 @@
+/**
+ * The content digest of what a COPY/ADD selects: sha256 over canonical JSON of every selected entry in
+ * order (its path as it will appear under the destination, type, permission bits, size, content sha256,
+ * symlink target, hard-link peer, and owner where the copy keeps it) — never mtime or ctime, never what
+ * `--chmod`/`--chown` overrides. The per-file list lets a cache miss name the file that changed. Content
+ * is hashed streaming, a few files at a time, and not at all when the stat cache knows the file.
+ */
+import { createHash } from "node:crypto";
+import type { IgnoreMatcher } from "../frontend/dockerignore.js";
+import type { CopyOp } from "../graph/types.js";
+import type { Digest } from "../image/store-types.js";
+import { type HashCounters, hashFile, mapLimit, newHashCounters } from "./file-hash.js";
+import { type SelectedEntry, type SelectedItem, selectSources } from "./select.js";
+import { nowNs, type StatCache } from "./stat-cache.js";
+
+export interface DigestOptions {
+  /** The context's `.dockerignore` (context sources only). */
+  ignore?: IgnoreMatcher;
+  ignoreFile?: string;
+  /** Remembered content digests by source path (context sources only). */
+  statCache?: StatCache;
+  /** Map permission bits to 0644 / 0755 (if any x bit) for files and 0755 for directories, as git does. */
+  normalizePermissions?: boolean;
+  /** Whether the copy keeps the sources' uid/gid (default: not for the context, whose files become 0:0). */
+  preserveOwnership?: boolean;
+  /** Files hashed at a time (default 8). */
+  concurrency?: number;
+  /** Incremented with what was read. */
+  counters?: HashCounters;
+}
+
+/** One selected entry as the digest saw it. */
+export interface SourceFileDigest {
+  /** Path under the destination (`.` for the destination itself); heredocs/URLs by name/URL. */
+  path: string;
+  /** sha256 of this entry's canonical record (content, mode, type, …). */
+  digest: Digest;
+  mode: number;
+  type: string;
+  /** sha256 of a regular file's content. */
+  contentDigest?: Digest;
+}
+
+export interface SourcesDigest {
+  digest: Digest;
+  files: SourceFileDigest[];
+  /** What was selected (reusable by applyCopy to avoid a second walk while nothing changed). */
+  items: SelectedItem[];
+  counters: HashCounters;
+}
+
+type Canonical = string | number | boolean | null | Canonical[] | { [key: string]: Canonical };
+
+/** JSON with object keys sorted, no whitespace. */
+export function canonicalJson(value: Canonical): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function sha256(text: string): Digest {
+  return `sha256:${createHash("sha256").update(text).digest("hex")}` as Digest;
+}
+
+/** git's view of permissions: 0755 if any execute bit, else 0644; directories 0755. */
+export function normalizedMode(type: string, mode: number): number {
+  if (type === "directory") return 0o755;
+  if (type === "symlink") return 0o777;
+  return mode & 0o111 ? 0o755 : 0o644;
+}
+
+function joinDest(prefix: string, rel: string): string {
+  const path = prefix === "" ? rel : rel === "" ? prefix : `${prefix}/${rel}`;
+  return path === "" ? "." : path;
+}
+
+export async function digestSources(
+  op: CopyOp,
+  sourceRoot: string,
+  options: DigestOptions = {},
+): Promise<SourcesDigest> {
+  const counters = options.counters ?? newHashCounters();
+  const items = await selectSources(op, sourceRoot, {
+    ignore: options.ignore,
+    ignoreFile: options.ignoreFile,
+  });
+  const contents = await hashContents(items, options, counters);
+  const keepMode = op.chmod === undefined;
+  const keepOwner = op.chown === undefined && (options.preserveOwnership ?? op.from.kind !== "context");
+  const records: Canonical[] = [];
+  const files: SourceFileDigest[] = [];
+  const add = (record: { [key: string]: Canonical }, path: string, type: string, mode: number) => {
+    const text = canonicalJson(record);
+    records.push(record);
+    const file: SourceFileDigest = { path, digest: sha256(text), mode, type };
+    if (typeof record.sha256 === "string") file.contentDigest = `sha256:${record.sha256}` as Digest;
+    files.push(file);
+  };
+  for (const [index, source] of op.sources.entries()) {
+    if (source.kind === "heredoc") {
+      const content = createHash("sha256").update(source.content).digest("hex");
+      const record: { [key: string]: Canonical } = { source: index, kind: "heredoc", path: source.name };
+      record.sha256 = content;
+      record.size = Buffer.byteLength(source.content);
+      add(record, source.name, "file", 0o644);
+    } else if (source.kind === "url") {
+      add(
+        { source: index, kind: "url", url: source.url, checksum: op.checksum ?? null },
+        source.url,
+        "file",
+        0o600,
+      );
+    } else if (source.kind === "git") {
+      add(
+        { source: index, kind: "git", url: source.url, ref: source.ref ?? null },
+        source.url,
+        "directory",
+        0o755,
+      );
+    }
+  }
+  for (const item of items) {
+    const links = new Map<string, string>();
+    const entryRecord = (entry: SelectedEntry, path: string) => {
+      const { info } = entry;
+      const mode = options.normalizePermissions ? normalizedMode(info.type, info.mode) : info.mode;
+      const record: { [key: string]: Canonical } = { source: item.sourceIndex, path, type: info.type };
+      if (keepMode && info.type !== "symlink") record.mode = mode;
+      if (keepOwner) {
+        record.uid = info.uid;
+        record.gid = info.gid;
+      }
+      if (info.type === "file") {
+        record.size = info.size;
+        record.sha256 = contents.get(entry.abs) ?? null;
+        if (info.nlink > 1) {
+          const key = `${info.dev}:${info.ino}`;
+          const first = links.get(key);
+          if (first !== undefined) record.hardlink = first;
+          else links.set(key, path);
+        }
+      }
+      if (entry.linkTarget !== undefined) record.target = entry.linkTarget;
+      if (info.type === "character-device" || info.type === "block-device") record.rdev = info.rdev;
+      add(record, path, info.type, mode);
+    };
+    for (const parent of item.parents) entryRecord(parent, joinDest(parent.rel, ""));
+    for (const entry of item.entries) entryRecord(entry, joinDest(item.destPath, entry.rel));
+  }
+  const digest = sha256(canonicalJson({ v: 1, entries: records }));
+  return { digest, files, items, counters };
+}
+
+/** sha256 hex of every selected regular file, by host path (stat cache first, then streaming reads). */
+async function hashContents(
+  items: SelectedItem[],
+  options: DigestOptions,
+  counters: HashCounters,
+): Promise<Map<string, string>> {
+  const contents = new Map<string, string>();
+  const pending: SelectedEntry[] = [];
+  for (const item of items) {
+    for (const entry of item.entries) {
+      if (entry.info.type !== "file" || contents.has(entry.abs)) continue;
+      const known = options.statCache?.lookup(entry.sourcePath, entry.info);
+      if (known !== undefined) contents.set(entry.abs, known);
+      else {
+        contents.set(entry.abs, "");
+        pending.push(entry);
+      }
+    }
+  }
+  await mapLimit(pending, options.concurrency ?? 8, async (entry) => {
+    const started = nowNs();
+    const hex = await hashFile(entry.abs, counters);
+    contents.set(entry.abs, hex);
+    options.statCache?.remember(entry.sourcePath, entry.info, hex, started);
+  });
+  return contents;
+}

@@ -1,0 +1,50 @@
+/**
+ * Content hashing of source files: streaming sha256 (a file is never held in memory), a few files at a
+ * time, with counters of what was actually read so callers (and tests) can see what the stat cache saved.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+
+export interface HashCounters {
+  /** Files whose content was read. */
+  filesHashed: number;
+  /** Bytes read to hash them. */
+  bytesRead: number;
+}
+
+export function newHashCounters(): HashCounters {
+  return { filesHashed: 0, bytesRead: 0 };
+}
+
+/** sha256 (hex) of a file's content, streamed. */
+export async function hashFile(path: string, counters?: HashCounters): Promise<string> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  if (counters !== undefined) {
+    counters.filesHashed++;
+    counters.bytesRead += bytes;
+  }
+  return hash.digest("hex");
+}
+
+/** Runs async jobs with at most `limit` in flight. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  job: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await job(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,77 @@
+/**
+ * Paths inside a root directory (a build context, a stage's rootfs, a COPY target) resolved the way a
+ * process chrooted into that root would see them: every symlink is followed within the root (an absolute
+ * target starts again at the root, `..` stops at the root), so a resolved path never leaves the root.
+ */
+import type { Stats } from "node:fs";
+import { lstat, readlink } from "node:fs/promises";
+import { join } from "node:path";
+import { CopyError } from "./errors.js";
+
+const MAX_LINKS = 255;
+
+export interface RootPath {
+  /** Host path (inside `root`). */
+  abs: string;
+  /** The same path relative to the root, `/`-separated, `""` for the root itself. */
+  rel: string;
+  /** lstat of `abs` (or undefined when the path does not exist). */
+  stats: Stats | undefined;
+}
+
+/** Splits a slash path into its components, dropping empty ones and `.`. */
+function components(path: string): string[] {
+  return path.split("/").filter((part) => part !== "" && part !== ".");
+}
+
+/**
+ * Resolves `path` (relative to the root, or absolute meaning the same) inside `root`. Symlinks in the
+ * middle are always followed; the last component only when `followFinal`. Components that do not exist
+ * are kept literally (`stats` is then undefined).
+ */
+export async function resolveInRoot(root: string, path: string, followFinal: boolean): Promise<RootPath> {
+  const pending = components(path);
+  const resolved: string[] = [];
+  let links = 0;
+  let stats: Stats | undefined = await lstat(root);
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === "..") {
+      resolved.pop();
+      stats = await lstatOrUndefined(join(root, ...resolved));
+      continue;
+    }
+    const host = join(root, ...resolved, part);
+    stats = await lstatOrUndefined(host);
+    if (stats?.isSymbolicLink() && (pending.length > 0 || followFinal)) {
+      if (++links > MAX_LINKS) {
+        throw new CopyError("COPY_INVALID", `too many levels of symbolic links in ${path}`, { path });
+      }
+      const target = await readlink(host);
+      if (target.startsWith("/")) resolved.length = 0;
+      pending.unshift(...components(target));
+      stats = await lstatOrUndefined(join(root, ...resolved));
+      continue;
+    }
+    resolved.push(part);
+    if (stats === undefined) {
+      // The rest cannot exist either; keep it literally (it may be created later).
+      for (const rest of pending) {
+        if (rest === "..") resolved.pop();
+        else resolved.push(rest);
+      }
+      break;
+    }
+  }
+  return { abs: join(root, ...resolved), rel: resolved.join("/"), stats };
+}
+
+export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw error;
+  }
+}

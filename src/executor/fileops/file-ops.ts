@@ -1,0 +1,48 @@
+/**
+ * The solver's `FileOps` (see executor/solver.ts) on top of src/context and applyCopy: digests come from
+ * the BuildContext (ignore rules + stat cache) for the context and from a plain walk for stage/image
+ * roots; the selection a digest made is reused by the copy that follows, so both see the same files.
+ */
+import type { BuildContext } from "../../context/build-context.js";
+import { digestSources, type SourcesDigest } from "../../context/digest.js";
+import type { SelectedItem } from "../../context/select.js";
+import type { CopyOp } from "../../graph/types.js";
+import type { CopySourceRoot, FileOps } from "../solver.js";
+import { applyCopy } from "./apply-copy.js";
+import type { FetchLike } from "./fetch-url.js";
+
+export interface FileOpsOptions {
+  normalizePermissions?: boolean;
+  fetch?: FetchLike;
+  tempDir?: string;
+}
+
+export function createFileOps(context: BuildContext, options: FileOpsOptions = {}): FileOps {
+  const selections = new WeakMap<CopyOp, { root: string; items: SelectedItem[] }>();
+  return {
+    async digest(op: CopyOp, source: CopySourceRoot) {
+      const result: SourcesDigest = source.isContext
+        ? await context.digestSources(op, { normalizePermissions: options.normalizePermissions })
+        : await digestSources(op, source.root, { normalizePermissions: options.normalizePermissions });
+      selections.set(op, { root: source.root, items: result.items });
+      const files: Record<string, string> = {};
+      for (const file of result.files) files[file.path] = file.digest;
+      return { digest: result.digest, files };
+    },
+    async apply(op: CopyOp, source: CopySourceRoot, targetRoot: string, userDbRoot: string) {
+      const selected = selections.get(op);
+      await applyCopy(op, {
+        sourceRoot: source.isContext ? context.dir : source.root,
+        ignore: source.isContext ? context.ignore : undefined,
+        ignoreFile: source.isContext ? context.ignoreFile : undefined,
+        targetRoot,
+        userDbRoot,
+        link: op.link,
+        normalizePermissions: options.normalizePermissions,
+        fetch: options.fetch,
+        tempDir: options.tempDir,
+        selection: selected !== undefined && selected.root === source.root ? selected.items : undefined,
+      });
+    },
+  };
+}
