@@ -78,7 +78,17 @@ export interface ExecOp {
   network: "default" | "none" | "host";
   security: "sandbox" | "insecure";
   mounts: ExecMount[];
-  /** Heredoc files of a RUN heredoc (`RUN <<EOF`), already folded into args where BuildKit does so. */
+  /**
+   * Heredoc files of a RUN heredoc (`RUN <<EOF`), already folded into args where BuildKit does so. A single
+   * heredoc whose body starts with `#!` is written read-only at `/dev/pipes/<name>` (mode 0755) and run
+   * through the shell; the runtime provides these files, they never end up in the layer.
+   */
+  inlineFiles?: Array<{ path: string; content: string; mode: number }>;
+  /**
+   * Proxy variables from build args (`HTTP_PROXY`…, both spellings), added to the process environment only:
+   * never in the image config, the history or the cache key (as BuildKit's llb.WithProxy).
+   */
+  proxyEnv?: string[];
 }
 
 export type CopySourceSpec =
@@ -89,7 +99,7 @@ export type CopySourceSpec =
   /** `ADD https://…` */
   | { kind: "url"; url: string }
   /** `ADD git@…` / `https://….git#ref` */
-  | { kind: "git"; url: string; ref?: string };
+  | { kind: "git"; url: string; ref?: string; subdir?: string };
 
 /** COPY and ADD. */
 export interface CopyOp {
@@ -132,10 +142,21 @@ export interface Step {
   op: Op;
   /** The container config after this step. */
   config: ContainerConfig;
-  /** WORKDIR also creates its directory: a WORKDIR step with `mkdir` carries this absolute path. */
+  /**
+   * WORKDIR also creates its directory (mode 0755, parents too, owned by the step's USER): a WORKDIR step
+   * with `mkdir` carries this absolute path. Such a step has `emptyLayer: false`, as BuildKit records it;
+   * whether it really adds files (the directory may already exist) is for the executor to find out. WORKDIR /
+   * has no `mkdir` and is an empty layer.
+   */
   mkdir?: string;
   /** True when the step produces no layer (history `empty_layer`). */
   emptyLayer: boolean;
+  /** True when BuildKit writes no history entry for the step (ONBUILD only changes config.OnBuild). */
+  noHistory?: boolean;
+  /** The step is an ONBUILD trigger of the base image / base stage, run at the start of this stage. */
+  onbuild?: boolean;
+  /** The image author (MAINTAINER) in effect after this step, when one was set in this build. */
+  author?: string;
   /**
    * Build args and env values this step's result depends on that are not visible in `op` (e.g. ARGs in
    * scope for RUN are in `op.env`; this records ARG values for explain-cache), name → value.
@@ -154,9 +175,15 @@ export interface StageNode {
   steps: Step[];
   /** Indexes of stages this one needs (base stage, COPY --from, RUN --mount from). */
   dependsOn: number[];
+  /**
+   * The stage is not reachable from the target: it was not compiled and its base never resolved. Only
+   * `index`, `name` and `platform` mean anything; `steps` is empty and `base` is a placeholder scratch.
+   */
+  skipped?: boolean;
 }
 
 export interface BuildGraph {
+  /** Every stage of the Dockerfile, `stages[i].index === i`; those not in `order` are `skipped`. */
   stages: StageNode[];
   /** Index of the stage whose result is the image. */
   target: number;
@@ -175,4 +202,6 @@ export interface CompileOptions {
   /** Platform of the build machine (BUILDPLATFORM). */
   buildPlatform: Platform;
   resolveImage: ImageResolver;
+  /** The Dockerfile's physical lines (RawDockerfile.lines), so errors can show the line and a caret. */
+  sourceLines?: string[];
 }
