@@ -16,6 +16,8 @@ PACKAGES=(
   openssl         # TLS test certificates
   jq
   zstd            # zstd layer compression (Node 20's zlib has none)
+  bzip2           # ADD of .tar.bz2 archives (src/executor/fileops/archive.ts)
+  xz-utils        # ADD of .tar.xz archives
   attr            # setfattr/getfattr: overlayfs opaque-directory xattrs in snapshots
 )
 
