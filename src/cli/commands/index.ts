@@ -1,10 +1,11 @@
 /** The list of commands the CLI registers; each module owns one command (or one command group). */
 import type { Command } from "commander";
 import { registerCheck } from "./check.js";
+import { registerGraph } from "./graph.js";
 import { registerImport } from "./import.js";
 import { registerParse } from "./parse.js";
 import { registerRegistry } from "./registry.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerParse, registerCheck, registerRegistry, registerImport];
+export const commands: RegisterCommand[] = [registerParse, registerCheck, registerRegistry, registerImport, registerGraph];
