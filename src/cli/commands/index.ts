@@ -5,7 +5,8 @@ import { registerGraph } from "./graph.js";
 import { registerImport } from "./import.js";
 import { registerParse } from "./parse.js";
 import { registerRegistry } from "./registry.js";
+import { registerRun } from "./run.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerParse, registerCheck, registerRegistry, registerImport, registerGraph];
+export const commands: RegisterCommand[] = [registerParse, registerCheck, registerRegistry, registerImport, registerGraph, registerRun];
