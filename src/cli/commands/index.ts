@@ -2,11 +2,14 @@
 import type { Command } from "commander";
 import { registerCheck } from "./check.js";
 import { registerGraph } from "./graph.js";
+import { registerImages } from "./images.js";
 import { registerImport } from "./import.js";
+import { registerLogin } from "./login.js";
 import { registerParse } from "./parse.js";
 import { registerRegistry } from "./registry.js";
 import { registerRun } from "./run.js";
+import { registerTransport } from "./transport.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerParse, registerCheck, registerRegistry, registerImport, registerGraph, registerRun];
+export const commands: RegisterCommand[] = [registerParse, registerCheck, registerRegistry, registerImport, registerGraph, registerRun, registerTransport, registerImages, registerLogin];

@@ -4,15 +4,13 @@
  * then manifests, children of an index before the index, then the tag. An index is narrowed to one
  * platform's manifest when a platform is asked for (pull) or the destination holds one platform only.
  */
-
-import type { ImageDestination, ImageSource, ManifestBytes } from "../image/archive/image-transport.js";
-import { isIndexMediaType } from "../image/media-types.js";
-import { parseManifest, referencedDescriptors } from "../image/oci-schemas.js";
-import type { Platform } from "../image/oci-types.js";
-import { formatPlatform, hostPlatform, selectPlatformManifest } from "../image/platform.js";
-import type { Descriptor } from "../image/store-types.js";
-import { ClientError } from "./errors.js";
-import type { TransferListener } from "./events.js";
+import { isIndexMediaType } from "../media-types.js";
+import { parseManifest, referencedDescriptors } from "../oci-schemas.js";
+import type { Platform } from "../oci-types.js";
+import { formatPlatform, hostPlatform, selectPlatformManifest } from "../platform.js";
+import type { Descriptor } from "../store-types.js";
+import { ArchiveError } from "./errors.js";
+import type { ImageDestination, ImageSource, ManifestBytes, TransferListener } from "./image-transport.js";
 
 export interface CopyOptions {
   /** Narrow an index to this platform's manifest; without it, every platform is copied. */
@@ -44,7 +42,7 @@ export async function copyImage(
     const chosen = selectPlatformManifest(entries, platform);
     if (!chosen) {
       const offered = entries.map((d) => formatPlatform(d.platform!)).join(", ");
-      throw new ClientError(
+      throw new ArchiveError(
         "PLATFORM_UNKNOWN",
         `${source.description} has no image for ${formatPlatform(platform)}`,
         {

@@ -47,3 +47,26 @@ export interface ImageDestination {
   /** Whether the destination holds one platform only (a Docker archive): an index is then narrowed. */
   readonly singlePlatform?: boolean;
 }
+
+export type TransferStatus =
+  /** The destination already had the blob. */
+  | "skipped"
+  /** The registry mounted it from another repository. */
+  | "mounted"
+  /** Bytes are moving. */
+  | "uploading"
+  | "downloading"
+  | "done";
+
+/** Progress of one blob of a copy. */
+export interface TransferEvent {
+  digest: Digest;
+  mediaType: string;
+  /** Bytes transferred so far. */
+  done: number;
+  /** Size of the blob. */
+  total: number;
+  status: TransferStatus;
+}
+
+export type TransferListener = (event: TransferEvent) => void;
