@@ -9,7 +9,14 @@ import { createHash } from "node:crypto";
 import type { IgnoreMatcher } from "../frontend/dockerignore.js";
 import type { CopyOp } from "../graph/types.js";
 import type { Digest } from "../image/store-types.js";
-import { type HashCounters, hashFile, mapLimit, newHashCounters } from "./file-hash.js";
+import {
+  type HashCounters,
+  hashFile,
+  hashSmallFileSync,
+  mapLimit,
+  newHashCounters,
+  SMALL_FILE,
+} from "./file-hash.js";
 import { type SelectedEntry, type SelectedItem, selectSources } from "./select.js";
 import { nowNs, type StatCache } from "./stat-cache.js";
 
@@ -90,36 +97,28 @@ export async function digestSources(
   const contents = await hashContents(items, options, counters);
   const keepMode = op.chmod === undefined;
   const keepOwner = op.chown === undefined && (options.preserveOwnership ?? op.from.kind !== "context");
-  const records: Canonical[] = [];
+  // The whole digest is sha256 over `{"v":1,"entries":[e1,e2,…]}`, each entry canonical JSON: for
+  // path sources a positional array (cheap for 100k entries), for the others a key-sorted object.
+  const whole = createHash("sha256").update('{"v":1,"entries":[');
   const files: SourceFileDigest[] = [];
-  const add = (record: { [key: string]: Canonical }, path: string, type: string, mode: number) => {
-    const text = canonicalJson(record);
-    records.push(record);
+  const add = (text: string, path: string, type: string, mode: number, contentHex?: string | null) => {
+    whole.update(files.length === 0 ? text : `,${text}`);
     const file: SourceFileDigest = { path, digest: sha256(text), mode, type };
-    if (typeof record.sha256 === "string") file.contentDigest = `sha256:${record.sha256}` as Digest;
+    if (typeof contentHex === "string") file.contentDigest = `sha256:${contentHex}` as Digest;
     files.push(file);
   };
   for (const [index, source] of op.sources.entries()) {
     if (source.kind === "heredoc") {
       const content = createHash("sha256").update(source.content).digest("hex");
-      const record: { [key: string]: Canonical } = { source: index, kind: "heredoc", path: source.name };
-      record.sha256 = content;
-      record.size = Buffer.byteLength(source.content);
-      add(record, source.name, "file", 0o644);
+      const size = Buffer.byteLength(source.content);
+      const record = { source: index, kind: "heredoc", path: source.name, sha256: content, size };
+      add(canonicalJson(record), source.name, "file", 0o644, content);
     } else if (source.kind === "url") {
-      add(
-        { source: index, kind: "url", url: source.url, checksum: op.checksum ?? null },
-        source.url,
-        "file",
-        0o600,
-      );
+      const record = { source: index, kind: "url", url: source.url, checksum: op.checksum ?? null };
+      add(canonicalJson(record), source.url, "file", 0o600);
     } else if (source.kind === "git") {
-      add(
-        { source: index, kind: "git", url: source.url, ref: source.ref ?? null },
-        source.url,
-        "directory",
-        0o755,
-      );
+      const record = { source: index, kind: "git", url: source.url, ref: source.ref ?? null };
+      add(canonicalJson(record), source.url, "directory", 0o755);
     }
   }
   for (const item of items) {
@@ -127,30 +126,37 @@ export async function digestSources(
     const entryRecord = (entry: SelectedEntry, path: string) => {
       const { info } = entry;
       const mode = options.normalizePermissions ? normalizedMode(info.type, info.mode) : info.mode;
-      const record: { [key: string]: Canonical } = { source: item.sourceIndex, path, type: info.type };
-      if (keepMode && info.type !== "symlink") record.mode = mode;
-      if (keepOwner) {
-        record.uid = info.uid;
-        record.gid = info.gid;
-      }
+      let sha: string | null = null;
+      let hardlink: string | null = null;
       if (info.type === "file") {
-        record.size = info.size;
-        record.sha256 = contents.get(entry.abs) ?? null;
+        sha = contents.get(entry.abs) ?? null;
         if (info.nlink > 1) {
           const key = `${info.dev}:${info.ino}`;
-          const first = links.get(key);
-          if (first !== undefined) record.hardlink = first;
-          else links.set(key, path);
+          hardlink = links.get(key) ?? null;
+          if (hardlink === null) links.set(key, path);
         }
       }
-      if (entry.linkTarget !== undefined) record.target = entry.linkTarget;
-      if (info.type === "character-device" || info.type === "block-device") record.rdev = info.rdev;
-      add(record, path, info.type, mode);
+      const isDevice = info.type === "character-device" || info.type === "block-device";
+      // [source, path, type, mode, uid, gid, size, sha256, symlink target, hard link, rdev]
+      const record: Canonical[] = [
+        item.sourceIndex,
+        path,
+        info.type,
+        keepMode && info.type !== "symlink" ? mode : null,
+        keepOwner ? info.uid : null,
+        keepOwner ? info.gid : null,
+        info.type === "file" ? info.size : null,
+        sha,
+        entry.linkTarget ?? null,
+        hardlink,
+        isDevice ? info.rdev : null,
+      ];
+      add(JSON.stringify(record), path, info.type, mode, sha);
     };
     for (const parent of item.parents) entryRecord(parent, joinDest(parent.rel, ""));
     for (const entry of item.entries) entryRecord(entry, joinDest(item.destPath, entry.rel));
   }
-  const digest = sha256(canonicalJson({ v: 1, entries: records }));
+  const digest = `sha256:${whole.update("]}").digest("hex")}` as Digest;
   return { digest, files, items, counters };
 }
 
@@ -173,11 +179,21 @@ async function hashContents(
       }
     }
   }
-  await mapLimit(pending, options.concurrency ?? 8, async (entry) => {
+  const small = pending.filter((entry) => entry.info.size <= SMALL_FILE);
+  const large = pending.filter((entry) => entry.info.size > SMALL_FILE);
+  const streamed = mapLimit(large, options.concurrency ?? 4, async (entry) => {
     const started = nowNs();
     const hex = await hashFile(entry.abs, counters);
     contents.set(entry.abs, hex);
     options.statCache?.remember(entry.sourcePath, entry.info, hex, started);
   });
+  for (const [i, entry] of small.entries()) {
+    if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+    const started = nowNs();
+    const hex = hashSmallFileSync(entry.abs, counters) ?? (await hashFile(entry.abs, counters));
+    contents.set(entry.abs, hex);
+    options.statCache?.remember(entry.sourcePath, entry.info, hex, started);
+  }
+  await streamed;
   return contents;
 }

@@ -3,7 +3,7 @@
  * time, with counters of what was actually read so callers (and tests) can see what the stat cache saved.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 
 export interface HashCounters {
   /** Files whose content was read. */
@@ -14,6 +14,21 @@ export interface HashCounters {
 
 export function newHashCounters(): HashCounters {
   return { filesHashed: 0, bytesRead: 0 };
+}
+
+/** Files up to this size are read synchronously in one call: through the libuv pool, a tiny file costs
+ * four round trips (open, fstat, read, close), measured ~6x slower than direct calls for 20,000 files. */
+export const SMALL_FILE = 64 * 1024;
+
+/** sha256 (hex) of a small file, read in one synchronous call (falls back to streaming if it grew). */
+export function hashSmallFileSync(path: string, counters?: HashCounters): string | undefined {
+  const content = readFileSync(path);
+  if (content.length > SMALL_FILE) return undefined;
+  if (counters !== undefined) {
+    counters.filesHashed++;
+    counters.bytesRead += content.length;
+  }
+  return createHash("sha256").update(content).digest("hex");
 }
 
 /** sha256 (hex) of a file's content, streamed. */
