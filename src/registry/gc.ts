@@ -33,6 +33,11 @@ export interface GcOptions {
   deleteUntagged?: boolean;
   dryRun?: boolean;
   now?: () => number;
+  /**
+   * Blobs that something other than a manifest keeps alive (the build cache's layers): marked, never swept.
+   * Given by the caller so the registry stays ignorant of what holds them.
+   */
+  extraRoots?: () => Promise<Iterable<Digest>>;
 }
 
 export interface GcReport {
@@ -156,6 +161,8 @@ export async function runGc(options: GcOptions): Promise<GcReport> {
     }
     for (const m of manifests) if (!removed.has(m.digest)) await mark(m.digest, m.mediaType);
   }
+
+  if (options.extraRoots) for (const digest of await options.extraRoots()) marked.add(digest);
 
   // Manifests pushed while we were marking reference blobs we must not free. (A PUT stamps pushedAt
   // before it links the manifest, hence the margin.)

@@ -8,7 +8,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
-import type { BlobStore, RepositoryStore } from "../image/store-types.js";
+import type { BlobStore, Digest, RepositoryStore } from "../image/store-types.js";
 import { accessFor } from "./access.js";
 import { type Authorizer, anonymousAuthorizer } from "./auth/types.js";
 import { deleteBlob, getBlob } from "./blobs.js";
@@ -46,6 +46,8 @@ export interface RegistryServerOptions {
   gcIntervalMs?: number;
   /** Blobs younger than this are never collected by the background GC (ms). Default 1h. */
   gcGraceMs?: number;
+  /** Blobs the background GC must keep besides those manifests reach (see GcOptions.extraRoots). */
+  gcExtraRoots?: () => Promise<Iterable<Digest>>;
   maxManifestBytes?: number;
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -215,6 +217,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
         repos: services.repos,
         uploads,
         graceMs: options.gcGraceMs,
+        extraRoots: options.gcExtraRoots,
       });
       log.info({ blobsDeleted: report.blobsDeleted.length, bytesFreed: report.bytesFreed }, "gc finished");
     } catch (err) {

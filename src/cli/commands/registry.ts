@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { Option } from "commander";
 import pino from "pino";
+import { cacheReferencedBlobs } from "../../cache/roots.js";
 import { UsageError } from "../../errors.js";
 import { createHtpasswdAuthorizer } from "../../registry/auth/htpasswd.js";
 import { createTokenAuthorizer } from "../../registry/auth/token.js";
@@ -106,6 +107,7 @@ async function serve(cmd: Command, opts: ServeOptions): Promise<void> {
     uploadTtlMs,
     gcIntervalMs,
     gcGraceMs,
+    gcExtraRoots: () => cacheReferencedBlobs(root),
     tls,
   });
   const address = await server.listen();
@@ -146,6 +148,7 @@ async function gc(cmd: Command, opts: GcCliOptions): Promise<void> {
     graceMs,
     deleteUntagged: opts.deleteUntagged,
     dryRun: opts.dryRun,
+    extraRoots: () => cacheReferencedBlobs(root),
   });
   if (format === "json") return printJson(report);
   const verb = report.dryRun ? "would delete" : "deleted";

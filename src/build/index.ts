@@ -1,0 +1,253 @@
+/**
+ * One build, wired end to end: Dockerfile text → raw tree → AST → BuildGraph (base images resolved from
+ * the data root, pulled when missing) → solver (snapshotter, runtime, file ops, cache records) → image
+ * documents → tags in the data root, then the requested outputs (push, OCI/Docker archive, local dir).
+ * `runBuild` is the programmatic surface the `gantry build` command and the tests call.
+ */
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { acquireBuildLease } from "../cache/leases.js";
+import { pruneCache } from "../cache/prune.js";
+import { CacheRecordStore } from "../cache/records.js";
+import { CacheSource, type CacheSpec, exportCache } from "../cache/remote.js";
+import { readCacheSettings } from "../cache/settings.js";
+import { linkImage, writeImageDocuments } from "../executor/export.js";
+import type { ProgressSink } from "../executor/progress.js";
+import { type SolveResult, solve } from "../executor/solver.js";
+import { buildAst } from "../frontend/ast-build.js";
+import { parseDockerfile } from "../frontend/parse.js";
+import { locationOf } from "../frontend/validate-location.js";
+import { compileGraph } from "../graph/compile.js";
+import type { BuildGraph, SourceRef } from "../graph/types.js";
+import { ContentStore } from "../image/content-store.js";
+import type { Compression } from "../image/layer/compress.js";
+import type { Platform } from "../image/oci-types.js";
+import { parseImageReference } from "../image/reference.js";
+import { FsRepositoryStore } from "../image/repository-store.js";
+import type { Descriptor, Digest } from "../image/store-types.js";
+import { type BuildDepsOptions, openBuildDeps } from "./deps.js";
+import { createImageResolver } from "./resolver.js";
+
+export interface BuildRequest extends BuildDepsOptions {
+  root: string;
+  contextDir: string;
+  /** Dockerfile bytes and the name to show in messages. */
+  dockerfile: { text: Uint8Array; file: string };
+  /** The Dockerfile's path relative to the context (for `<Dockerfile>.dockerignore`); default `Dockerfile`. */
+  dockerfileInContext?: string;
+  buildArgs: Record<string, string>;
+  target?: string;
+  platform: Platform;
+  buildPlatform: Platform;
+  /** `-t` references; each lands in the data root (host dropped, see image/reference.ts). */
+  tags: string[];
+  noCache: boolean;
+  /** Always look base images up in their registry, even when present locally. */
+  pull: boolean;
+  labels: Record<string, string>;
+  compression: Compression;
+  compressionLevel?: number;
+  sourceDateEpoch?: number;
+  progress: ProgressSink;
+  insecureRegistries?: boolean;
+  signal?: AbortSignal;
+  /** `--cache-from`: imported caches, asked after the local cache. */
+  cacheFrom?: CacheSpec[];
+  /** `--cache-to`: where this build's cache records and layers are exported. */
+  cacheTo?: CacheSpec[];
+}
+
+export interface BuildResult {
+  graph: BuildGraph;
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+  /** Sum of the layer sizes (compressed). */
+  size: number;
+  /** repository:tag for each -t, as stored. */
+  stored: string[];
+  steps: number;
+  cached: number;
+  duration: number;
+  digest: Digest;
+}
+
+export async function runBuild(request: BuildRequest): Promise<BuildResult> {
+  // The lease keeps `gantry prune` (and the size limit of another build) away from what this build uses.
+  const lease = await acquireBuildLease(request.root);
+  let result: BuildResult;
+  try {
+    result = await build(request);
+  } finally {
+    await lease.release();
+  }
+  const settings = await readCacheSettings(request.root);
+  if (settings.keepStorage !== undefined) {
+    try {
+      await pruneCache(request.root, { keepStorage: settings.keepStorage });
+    } catch (error) {
+      request.progress({
+        type: "warning",
+        message: `cache size limit not applied: ${(error as Error).message}`,
+      });
+    }
+  }
+  return result;
+}
+
+async function build(request: BuildRequest): Promise<BuildResult> {
+  const started = Date.now();
+  const raw = parseDockerfile(request.dockerfile.text, request.dockerfile.file);
+  const ast = buildAst(raw);
+  const tags = request.tags.map((tag) => ({ text: tag, ref: parseImageReference(tag) }));
+  const blobs = await ContentStore.open(request.root);
+  const repositories = await FsRepositoryStore.open(request.root);
+  const resolveImage = createImageResolver({
+    root: request.root,
+    pull: request.pull,
+    insecure: request.insecureRegistries,
+    progress: request.progress,
+  });
+  const graph = await compileGraph(ast, {
+    buildArgs: request.buildArgs,
+    target: request.target,
+    platform: request.platform,
+    buildPlatform: request.buildPlatform,
+    resolveImage,
+    sourceLines: raw.lines,
+  });
+  for (const name of graph.unusedBuildArgs) {
+    request.progress({
+      type: "warning",
+      message: `build argument ${name} was given but not declared in the Dockerfile`,
+    });
+  }
+  const deps = await openBuildDeps(
+    request.root,
+    blobs,
+    resolve(request.contextDir),
+    request.dockerfileInContext ?? "Dockerfile",
+    request,
+  );
+  const records = await CacheRecordStore.open(request.root);
+  const remote = await openCacheSources(request);
+  const solved = await solve(
+    graph,
+    { ...deps, blobs, records, contextDir: deps.context.dir, remote },
+    {
+      noCache: request.noCache,
+      compression: request.compression,
+      compressionLevel: request.compressionLevel,
+      sourceDateEpoch: request.sourceDateEpoch,
+      // Relative to the context, so runners that check out elsewhere still explain misses against each other.
+      identity: `${request.dockerfileInContext ?? "Dockerfile"}#${request.target ?? ""}`,
+      progress: request.progress,
+      runLimit: Math.max(1, availableParallelism()),
+      signal: request.signal,
+      locate: (range) => locationOf({ file: raw.file, lines: raw.lines }, range),
+    },
+  );
+  await deps.context.save();
+  const image = await writeImageDocuments(blobs, solved.target, { labels: request.labels });
+  const stored: string[] = [];
+  for (const tag of tags) {
+    await linkImage(repositories, image, { repository: tag.ref.repository, tag: tag.ref.tag });
+    stored.push(`${tag.ref.repository}:${tag.ref.tag ?? "latest"}`);
+  }
+  await Promise.all(remote.map((source) => source.close()));
+  for (const spec of request.cacheTo ?? []) await exportBuildCache(request, blobs, spec, graph, solved);
+  const size = image.layers.reduce((sum, layer) => sum + layer.size, 0);
+  return {
+    graph,
+    manifest: image.manifest,
+    config: image.config,
+    layers: image.layers,
+    size,
+    stored,
+    steps: solved.steps,
+    cached: solved.cached,
+    duration: Date.now() - started,
+    digest: image.manifest.digest,
+  };
+}
+
+async function openCacheSources(request: BuildRequest): Promise<CacheSource[]> {
+  const sources: CacheSource[] = [];
+  for (const spec of request.cacheFrom ?? []) {
+    const id = `cache-from:${spec.ref ?? spec.dir}`;
+    const started = Date.now();
+    const name = `importing cache from ${spec.ref ?? spec.dir}`;
+    request.progress({ type: "vertex", id, name, status: "running", started });
+    try {
+      const source = await CacheSource.open(spec, request.insecureRegistries);
+      sources.push(source);
+      request.progress({
+        type: "vertex",
+        id,
+        name: `${name} (${source.size} records)`,
+        status: "done",
+        started,
+        completed: Date.now(),
+        duration: Date.now() - started,
+      });
+    } catch (error) {
+      // A cache that cannot be read makes the build slower, never wrong: a warning, as BuildKit.
+      request.progress({
+        type: "vertex",
+        id,
+        name,
+        status: "error",
+        started,
+        error: (error as Error).message,
+      });
+      request.progress({
+        type: "warning",
+        message: `cache import from ${spec.ref ?? spec.dir} failed: ${(error as Error).message}`,
+      });
+    }
+  }
+  return sources;
+}
+
+/** `--cache-to`: mode=max exports every stage's records, mode=min those of the target's own chain. */
+async function exportBuildCache(
+  request: BuildRequest,
+  blobs: ContentStore,
+  spec: CacheSpec,
+  graph: BuildGraph,
+  solved: SolveResult,
+): Promise<void> {
+  const chain = new Set<number>();
+  for (let index: number | undefined = graph.target; index !== undefined; ) {
+    chain.add(index);
+    const base: SourceRef = graph.stages[index]!.base;
+    index = base.kind === "stage" ? base.index : undefined;
+  }
+  const seen = new Set<string>();
+  const records = solved.records
+    .filter((used) => spec.mode === "max" || chain.has(used.stage))
+    .map((used) => used.record)
+    .filter((record) => !seen.has(record.key) && seen.add(record.key) !== undefined);
+  const id = `cache-to:${spec.ref ?? spec.dir}`;
+  const name = `exporting cache to ${spec.ref ?? spec.dir} (mode=${spec.mode})`;
+  const started = Date.now();
+  request.progress({ type: "vertex", id, name, status: "running", started });
+  try {
+    const stats = await exportCache(spec, blobs, records, {}, { insecure: request.insecureRegistries });
+    request.progress({
+      type: "vertex",
+      id,
+      name: `${name}: ${stats.records} records, ${stats.blobsSent} layers sent, ${stats.blobsSkipped} already there`,
+      status: "done",
+      started,
+      completed: Date.now(),
+      duration: Date.now() - started,
+    });
+  } catch (error) {
+    request.progress({ type: "vertex", id, name, status: "error", started, error: (error as Error).message });
+    request.progress({
+      type: "warning",
+      message: `cache export to ${spec.ref ?? spec.dir} failed (the image is fine): ${(error as Error).message}`,
+    });
+  }
+}

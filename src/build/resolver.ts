@@ -1,0 +1,71 @@
+/**
+ * Base-image resolution for a build: the data root first (Docker's rule: a name found locally is used before
+ * any network look-up), then the image's registry through the client, which stores it in the data root.
+ * `--pull` asks the registry first. Each reference is resolved once per build.
+ */
+
+import { pullImage } from "../client/index.js";
+import { GantryError } from "../errors.js";
+import type { ProgressSink } from "../executor/progress.js";
+import { createLocalImageResolver } from "../graph/local-resolver.js";
+import type { ImageResolver, ResolvedImage } from "../graph/types.js";
+import type { Platform } from "../image/oci-types.js";
+
+export interface ResolverOptions {
+  root: string;
+  pull: boolean;
+  insecure?: boolean;
+  progress: ProgressSink;
+}
+
+export function createImageResolver(options: ResolverOptions): ImageResolver {
+  const local = createLocalImageResolver(options.root);
+  const seen = new Map<string, Promise<ResolvedImage>>();
+  const resolveOnce = async (ref: string, platform: Platform): Promise<ResolvedImage> => {
+    if (!options.pull) {
+      try {
+        return await local(ref, platform);
+      } catch (error) {
+        if (!(error instanceof GantryError) || error.code !== "IMAGE_NOT_FOUND") throw error;
+      }
+    }
+    const started = Date.now();
+    const id = `pull:${ref}`;
+    options.progress({ type: "vertex", id, name: `pull ${ref}`, status: "running", started });
+    try {
+      const pulled = await pullImage({ root: options.root, ref, platform, insecure: options.insecure });
+      options.progress({
+        type: "vertex",
+        id,
+        name: `pull ${ref}`,
+        status: "done",
+        started,
+        completed: Date.now(),
+        duration: Date.now() - started,
+      });
+      return await local(`${pulled.repository}@${pulled.manifestDigest}`, platform).then((image) => ({
+        ...image,
+        ref,
+      }));
+    } catch (error) {
+      options.progress({
+        type: "vertex",
+        id,
+        name: `pull ${ref}`,
+        status: "error",
+        started,
+        error: (error as Error).message,
+      });
+      throw error;
+    }
+  };
+  return (ref, platform) => {
+    const key = `${ref}\0${platform.os}/${platform.architecture}/${platform.variant ?? ""}`;
+    let found = seen.get(key);
+    if (found === undefined) {
+      found = resolveOnce(ref, platform);
+      seen.set(key, found);
+    }
+    return found;
+  };
+}

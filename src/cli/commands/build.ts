@@ -1,0 +1,371 @@
+/**
+ * `gantry build [CONTEXT]`: the flags of `docker buildx build` (-f, -t, --build-arg, --target, --platform,
+ * --no-cache, --pull, --push, --output, --secret, --ssh, --label, --iidfile, --metadata-file, --progress),
+ * turned into a BuildRequest for src/build; then the outputs and the summary. Ctrl-C cancels cleanly.
+ */
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { type Command, Option } from "commander";
+import { type BuildResult, runBuild } from "../../build/index.js";
+import { deliverOutputs, type OutputSpec, parseOutputSpec } from "../../build/outputs.js";
+import { formatMissReason } from "../../cache/explain.js";
+import { parseCacheFrom, parseCacheSpec } from "../../cache/remote.js";
+import { UsageError } from "../../errors.js";
+import type { ProgressEvent, VertexEvent } from "../../executor/progress.js";
+import { readSourceDateEpoch } from "../../image/image-builder.js";
+import { parseCompression } from "../../image/layer/compress.js";
+import { hostPlatform, parsePlatform } from "../../image/platform.js";
+import { dataRootOf, parseFormat, printJson } from "../global-options.js";
+import { createRenderer, parseProgressMode } from "../progress/index.js";
+
+interface BuildOptions {
+  file?: string;
+  tag: string[];
+  buildArg: string[];
+  target?: string;
+  platform?: string;
+  cache: boolean;
+  pull?: boolean;
+  push?: boolean;
+  output: string[];
+  secret: string[];
+  ssh: string[];
+  label: string[];
+  iidfile?: string;
+  metadataFile?: string;
+  progress?: string;
+  compression: string;
+  compressionLevel?: string;
+  explainCache?: boolean;
+  snapshotter: string;
+  isolation: string;
+  insecure?: boolean;
+  normalizePermissions?: boolean;
+  cacheFrom: string[];
+  cacheTo: string[];
+  quiet?: boolean;
+  format?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerBuild(program: Command): void {
+  program
+    .command("build")
+    .description("build an image from a Dockerfile (flags as docker buildx build)")
+    .argument("[context]", "build context directory", ".")
+    .option("-f, --file <file>", "Dockerfile (default: CONTEXT/Dockerfile; - for standard input)")
+    .option(
+      "-t, --tag <ref>",
+      "name the image (repeatable): app:1 lands in the data root / embedded registry",
+      collect,
+      [],
+    )
+    .option(
+      "--build-arg <key=value>",
+      "set a build argument (KEY alone takes it from the environment); repeatable",
+      collect,
+      [],
+    )
+    .option("--target <stage>", "build this stage (name or index) instead of the last")
+    .option("--platform <os/arch[/variant]>", "target platform (default: this host's)")
+    .option("--no-cache", "do not use the cache (every step runs)")
+    .option("--pull", "look base images up in their registry even when present locally")
+    .option("--push", "push every -t that names a registry host (shorthand for --output type=registry)")
+    .option(
+      "-o, --output <spec>",
+      "type=image|registry|oci|docker|local[,dest=PATH][,name=REF]; repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--secret <spec>",
+      "id=ID[,src=FILE|,env=VAR]: a secret for RUN --mount=type=secret; repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--ssh <spec>",
+      "default|ID[=SOCKET]: an ssh agent socket for RUN --mount=type=ssh; repeatable",
+      collect,
+      [],
+    )
+    .option("--label <key=value>", "add a label to the image; repeatable", collect, [])
+    .option("--iidfile <file>", "write the image (manifest) digest to a file")
+    .option("--metadata-file <file>", "write build result metadata (containerimage.digest, …) as JSON")
+    .addOption(
+      new Option("--progress <mode>", "progress output")
+        .choices(["auto", "tty", "plain", "json", "quiet"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--compression <kind>", "layer compression").choices(["gzip", "zstd"]).default("gzip"),
+    )
+    .option("--compression-level <n>", "compression level (gzip 1-9, zstd 1-19)")
+    .option(
+      "--cache-from <spec>",
+      "import cache: type=registry,ref=REF | type=local,src=DIR | REF; repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--cache-to <spec>",
+      "export cache: type=registry,ref=REF[,mode=max|min] | type=local,dest=DIR; repeatable",
+      collect,
+      [],
+    )
+    .option("--explain-cache", "say for every step that was not cached what changed since the last build")
+    .addOption(
+      new Option("--snapshotter <kind>", "how RUN root filesystems are made")
+        .choices(["auto", "overlayfs", "copy"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--isolation <kind>", "how RUN steps are isolated")
+        .choices(["auto", "runc", "crun", "chroot"])
+        .default("auto"),
+    )
+    .option("--insecure", "allow plain HTTP to registries other than localhost")
+    .option(
+      "--normalize-permissions",
+      "hash and copy context files with git's modes (644, or 755 when executable)",
+    )
+    .option("-q, --quiet", "print only the image digest on stdout")
+    .option("--format <format>", "result on stdout: text or json", "text")
+    .action(async (context: string, opts: BuildOptions, cmd: Command) => {
+      await buildCommand(context, opts, cmd);
+    });
+}
+
+async function buildCommand(context: string, opts: BuildOptions, cmd: Command): Promise<void> {
+  const format = parseFormat(opts.format);
+  const root = dataRootOf(cmd);
+  const dockerfilePath = opts.file ?? join(context, "Dockerfile");
+  const dockerfile = readDockerfile(dockerfilePath);
+  const outputs: OutputSpec[] = opts.output.map(parseOutputSpec);
+  if (opts.push) outputs.push({ type: "registry" });
+  const mode = opts.quiet ? "quiet" : parseProgressMode(opts.progress);
+  const renderer = createRenderer(mode);
+  const misses: VertexEvent[] = [];
+  const sink = (event: ProgressEvent) => {
+    if (event.type === "vertex" && event.status === "running" && event.miss !== undefined) misses.push(event);
+    renderer.sink(event);
+  };
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error("interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let result: BuildResult;
+  try {
+    result = await runBuild({
+      root,
+      contextDir: context,
+      dockerfile: { text: dockerfile, file: dockerfilePath },
+      dockerfileInContext:
+        opts.file === undefined || opts.file === "-" ? "Dockerfile" : relative(context, opts.file),
+      buildArgs: parseBuildArgs(opts.buildArg),
+      target: opts.target,
+      platform: opts.platform === undefined ? hostPlatform() : parsePlatform(opts.platform),
+      buildPlatform: hostPlatform(),
+      tags: opts.tag,
+      noCache: !opts.cache,
+      pull: opts.pull ?? false,
+      labels: parseKeyValues(opts.label, "--label"),
+      compression: parseCompression(opts.compression),
+      compressionLevel: opts.compressionLevel === undefined ? undefined : parseLevel(opts.compressionLevel),
+      sourceDateEpoch: readSourceDateEpoch(),
+      progress: sink,
+      insecureRegistries: opts.insecure,
+      signal: controller.signal,
+      secrets: parseSecrets(opts.secret),
+      ssh: parseSsh(opts.ssh),
+      snapshotter: opts.snapshotter as "auto" | "overlayfs" | "copy",
+      isolation: opts.isolation as "auto" | "runc" | "crun" | "chroot",
+      normalizePermissions: opts.normalizePermissions ?? false,
+      cacheFrom: opts.cacheFrom.map(parseCacheFrom),
+      cacheTo: opts.cacheTo.map((spec) => parseCacheSpec(spec, "to")),
+    });
+    const delivered = await deliverOutputs(root, result, outputs, {
+      tags: opts.tag,
+      insecure: opts.insecure,
+      progress: sink,
+    });
+    sink({
+      type: "summary",
+      status: "done",
+      duration: result.duration,
+      steps: result.steps,
+      cached: result.cached,
+      digest: result.digest,
+      size: result.size,
+    });
+    renderer.close();
+    if (opts.iidfile !== undefined) await writeFile(opts.iidfile, result.digest);
+    if (opts.metadataFile !== undefined) {
+      const metadata = {
+        "containerimage.digest": result.digest,
+        "containerimage.descriptor": result.manifest,
+        "containerimage.config.digest": result.config.digest,
+        "image.name": opts.tag.join(","),
+      };
+      await writeFile(opts.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+    }
+    if (opts.explainCache && mode !== "json") printMisses(misses);
+    if (opts.quiet) {
+      process.stdout.write(`${result.digest}\n`);
+    } else if (format === "json") {
+      printJson({
+        digest: result.digest,
+        config: result.config.digest,
+        size: result.size,
+        layers: result.layers,
+        tags: result.stored,
+        steps: result.steps,
+        cached: result.cached,
+        duration: result.duration,
+        outputs: delivered,
+      });
+    } else if (mode !== "json") {
+      printSummary(result, delivered);
+    }
+  } catch (error) {
+    sink({
+      type: "summary",
+      status: "error",
+      duration: 0,
+      steps: 0,
+      cached: 0,
+      error: (error as Error).message,
+    });
+    renderer.close();
+    if (opts.explainCache && mode !== "json") printMisses(misses);
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function printMisses(misses: VertexEvent[]): void {
+  if (misses.length === 0) {
+    process.stderr.write("explain-cache: every step was cached\n");
+    return;
+  }
+  for (const miss of misses) {
+    process.stderr.write(`explain-cache: ${miss.name}\n`);
+    for (const reason of miss.miss ?? []) process.stderr.write(`  - ${formatMissReason(reason)}\n`);
+  }
+}
+
+function printSummary(result: BuildResult, delivered: string[]): void {
+  const out = process.stdout;
+  out.write(`image   ${result.digest}\n`);
+  out.write(`size    ${formatBytes(result.size)} in ${result.layers.length} layers\n`);
+  out.write(`steps   ${result.steps} (${result.cached} cached) in ${(result.duration / 1000).toFixed(2)}s\n`);
+  for (const tag of result.stored) out.write(`tagged  ${tag}\n`);
+  for (const line of delivered) out.write(`output  ${line}\n`);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+function readDockerfile(path: string): Uint8Array {
+  try {
+    return path === "-" ? readFileSync(0) : readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read Dockerfile ${path}: ${code ?? (error as Error).message}`, {
+      hint: "pass the Dockerfile with -f, or put a Dockerfile in the context directory",
+    });
+  }
+}
+
+export function parseBuildArgs(
+  values: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    if (eq === 0)
+      throw new UsageError(`invalid --build-arg ${JSON.stringify(value)}`, { hint: "use KEY=VALUE or KEY" });
+    if (eq < 0) {
+      // Docker: `--build-arg KEY` takes the value from the environment, and is ignored when unset.
+      if (env[value] !== undefined) args[value] = env[value]!;
+      continue;
+    }
+    args[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return args;
+}
+
+function parseKeyValues(values: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    if (eq <= 0) throw new UsageError(`invalid ${flag} ${JSON.stringify(value)}`, { hint: "use KEY=VALUE" });
+    out[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return out;
+}
+
+function parseLevel(value: string): number {
+  const level = Number(value);
+  if (!Number.isInteger(level) || level < 1 || level > 19) {
+    throw new UsageError(`invalid --compression-level ${JSON.stringify(value)}`, {
+      hint: "gzip takes 1-9, zstd 1-19",
+    });
+  }
+  return level;
+}
+
+/** `id=ID[,src=FILE|,source=FILE|,env=VAR][,type=file|env]`, as buildx. */
+export function parseSecrets(values: string[]): Map<string, { src?: string; env?: string }> {
+  const secrets = new Map<string, { src?: string; env?: string }>();
+  for (const value of values) {
+    const fields = new Map<string, string>();
+    for (const part of value.split(",")) {
+      const eq = part.indexOf("=");
+      if (eq <= 0)
+        throw new UsageError(`invalid --secret ${JSON.stringify(value)}`, {
+          hint: "use id=ID,src=FILE or id=ID,env=VAR",
+        });
+      fields.set(part.slice(0, eq).trim(), part.slice(eq + 1));
+    }
+    const id = fields.get("id");
+    const src = fields.get("src") ?? fields.get("source");
+    let env = fields.get("env");
+    if (id === undefined || id === "")
+      throw new UsageError(`--secret ${JSON.stringify(value)} has no id=`, { hint: "use id=ID,src=FILE" });
+    if (src === undefined && env === undefined) env = id;
+    secrets.set(id, src === undefined ? { env: env! } : { src });
+  }
+  return secrets;
+}
+
+/** `default`, `ID=SOCKET`; `default` alone uses $SSH_AUTH_SOCK. */
+export function parseSsh(values: string[]): Map<string, string> {
+  const sockets = new Map<string, string>();
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const id = eq < 0 ? value : value.slice(0, eq);
+    const socket = eq < 0 ? process.env.SSH_AUTH_SOCK : value.slice(eq + 1);
+    if (socket === undefined || socket === "") {
+      throw new UsageError(`--ssh ${value}: no socket given and SSH_AUTH_SOCK is not set`, {
+        hint: "use --ssh default=/path/to/agent.sock",
+      });
+    }
+    sockets.set(id, socket);
+  }
+  return sockets;
+}

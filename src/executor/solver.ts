@@ -1,0 +1,579 @@
+/**
+ * The solver: runs a BuildGraph. Stages run as soon as the stages they need are done (independent stages in
+ * parallel, RUN steps capped by a Limiter); every layer-producing step is looked up in the cache on its own
+ * by its CacheKey before anything is mounted, so a fully cached build touches no filesystem but the cache
+ * records. A miss runs the op on a snapshot, turns the snapshot's diff into a layer (one streaming pass) and
+ * records it. The first failure cancels everything still running.
+ */
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { explainMiss } from "../cache/explain.js";
+import type { CacheKey, CacheKeyInputs, CanonicalValue } from "../cache/key.js";
+import { cacheKeyOf } from "../cache/key.js";
+import type { CacheRecord, CacheRecordStore } from "../cache/records.js";
+import type { CacheSource } from "../cache/remote.js";
+import type { SourceLocation } from "../errors.js";
+import type { SourceRange } from "../frontend/ast.js";
+import type { BuildGraph, CopyOp, ExecMount, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
+import type { Compression } from "../image/layer/compress.js";
+import { writeLayer } from "../image/layer/layer-writer.js";
+import type { ContainerConfig, HistoryEntry, Platform } from "../image/oci-types.js";
+import type { BlobStore, Digest } from "../image/store-types.js";
+import { BuildCanceledError, BuildStepError } from "./errors.js";
+import { Limiter } from "./limiter.js";
+import { LineSplitter, type ProgressSink, type VertexEvent } from "./progress.js";
+import type { ActiveSnapshot, LayerRef, Runtime, RuntimeMount, Snapshotter } from "./types.js";
+import { mkdirInRoot } from "./workdir.js";
+
+/** A directory COPY reads from, with the ignore rules that apply to it (the context's .dockerignore). */
+export interface CopySourceRoot {
+  root: string;
+  /** True for the build context (its .dockerignore applies). */
+  isContext: boolean;
+}
+
+/** COPY/ADD, provided by src/context + src/executor/fileops. */
+export interface FileOps {
+  /** Content digest of what `op` selects from `source`, and per-file digests (for explaining misses). */
+  digest(op: CopyOp, source: CopySourceRoot): Promise<{ digest: Digest; files: Record<string, string> }>;
+  /** Writes what `op` selects into `targetRoot`; names in --chown resolve in `userDbRoot`. */
+  apply(op: CopyOp, source: CopySourceRoot, targetRoot: string, userDbRoot: string): Promise<void>;
+}
+
+/** RUN --mount, provided by src/executor/mounts.ts. */
+export type MountPreparer = (
+  mounts: ExecMount[],
+  rootfs: string,
+  resolveFrom: (from: SourceRef) => Promise<{ rootfs: string; release(): Promise<void> }>,
+) => Promise<{ mounts: RuntimeMount[]; env: string[]; release(): Promise<void> }>;
+
+export interface SolverDeps {
+  blobs: BlobStore;
+  records: CacheRecordStore;
+  snapshotter: Snapshotter;
+  runtime: Runtime;
+  files: FileOps;
+  mounts: MountPreparer;
+  /** Absolute path of the build context. */
+  contextDir: string;
+  /** Imported caches (`--cache-from`), asked after the local records, in order. */
+  remote?: CacheSource[];
+}
+
+export interface SolveOptions {
+  noCache: boolean;
+  compression: Compression;
+  compressionLevel?: number;
+  sourceDateEpoch?: number;
+  /** Prefix of step identities in the cache (which Dockerfile/target), for explaining misses. */
+  identity: string;
+  progress: ProgressSink;
+  /** Concurrent RUN steps (default: 2). */
+  runLimit?: number;
+  signal?: AbortSignal;
+  /** Maps a step's source range to a location for error messages (file, line, caret). */
+  locate?: (range: SourceRange) => SourceLocation;
+}
+
+/** The filesystem and metadata a stage ends with. */
+export interface StageResult {
+  index: number;
+  layers: LayerRef[];
+  key: CacheKey;
+  config: ContainerConfig;
+  history: HistoryEntry[];
+  platform: Platform;
+  /** MAINTAINER, when the build set one. */
+  author?: string;
+}
+
+export interface SolveResult {
+  target: StageResult;
+  stages: Map<number, StageResult>;
+  steps: number;
+  cached: number;
+  /** Every cache record this build used or made, with its stage (for `--cache-to`). */
+  records: Array<{ stage: number; record: CacheRecord }>;
+}
+
+interface StepOutcome {
+  key: CacheKey;
+  layer: LayerRef | null;
+  created: string;
+}
+
+export async function solve(
+  graph: BuildGraph,
+  deps: SolverDeps,
+  options: SolveOptions,
+): Promise<SolveResult> {
+  const solver = new Solver(graph, deps, options);
+  return solver.run();
+}
+
+class Solver {
+  private readonly results = new Map<number, Promise<StageResult>>();
+  private readonly abort = new AbortController();
+  private readonly runLimiter: Limiter;
+  private steps = 0;
+  private cached = 0;
+  private readonly used: Array<{ stage: number; record: CacheRecord }> = [];
+  private firstError: unknown;
+
+  constructor(
+    private readonly graph: BuildGraph,
+    private readonly deps: SolverDeps,
+    private readonly options: SolveOptions,
+  ) {
+    this.runLimiter = new Limiter(options.runLimit ?? 2);
+    options.signal?.addEventListener("abort", () => this.abort.abort(options.signal?.reason), { once: true });
+  }
+
+  async run(): Promise<SolveResult> {
+    for (const index of this.graph.order) this.stage(index);
+    const settled = await Promise.allSettled(this.graph.order.map((index) => this.stage(index)));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failure !== undefined) throw this.firstError ?? failure.reason;
+    const stages = new Map<number, StageResult>();
+    for (const [i, s] of settled.entries()) {
+      if (s.status === "fulfilled") stages.set(this.graph.order[i]!, s.value);
+    }
+    const target = stages.get(this.graph.target);
+    if (target === undefined) throw new Error(`target stage ${this.graph.target} was not built`);
+    return { target, stages, steps: this.steps, cached: this.cached, records: this.used };
+  }
+
+  private stage(index: number): Promise<StageResult> {
+    let result = this.results.get(index);
+    if (result === undefined) {
+      result = this.runStage(this.graph.stages[index]!).catch((error: unknown) => {
+        if (this.firstError === undefined && !(error instanceof BuildCanceledError)) {
+          this.firstError = error;
+          this.abort.abort(error);
+        }
+        throw error;
+      });
+      result.catch(() => {}); // observed by run()
+      this.results.set(index, result);
+    }
+    return result;
+  }
+
+  private async runStage(stage: StageNode): Promise<StageResult> {
+    // Stages this one reads from must exist first (they may run in parallel with each other).
+    await Promise.all(stage.dependsOn.map((dep) => this.stage(dep)));
+    const state = await this.baseState(stage);
+    for (const [position, step] of stage.steps.entries()) {
+      this.throwIfCanceled();
+      if (step.author !== undefined) state.author = step.author;
+      if (step.op.kind === "config" && step.mkdir === undefined) {
+        if (!step.noHistory) {
+          state.history.push({
+            created: state.history.at(-1)?.created,
+            created_by: step.createdBy,
+            comment: "buildkit.dockerfile.v0",
+            empty_layer: true,
+          });
+        }
+        state.config = step.config;
+        continue;
+      }
+      const outcome = await this.runStep(stage, position, step, state);
+      if (outcome.layer !== null) state.layers.push(outcome.layer);
+      state.key = outcome.key;
+      state.config = step.config;
+      const entry: HistoryEntry = {
+        created: outcome.created,
+        created_by: step.createdBy,
+        comment: "buildkit.dockerfile.v0",
+      };
+      if (outcome.layer === null) entry.empty_layer = true;
+      state.history.push(entry);
+    }
+    return state;
+  }
+
+  private async baseState(stage: StageNode): Promise<StageResult> {
+    const base = stage.base;
+    if (base.kind === "stage") {
+      const parent = await this.stage(base.index);
+      return {
+        ...parent,
+        index: stage.index,
+        layers: [...parent.layers],
+        history: [...parent.history],
+        config: stage.baseConfig,
+        platform: stage.platform,
+      };
+    }
+    if (base.kind === "image") {
+      const image = base.image;
+      const layers: LayerRef[] = image.layers.map((layer, i) => ({
+        digest: layer.digest,
+        size: layer.size,
+        mediaType: layer.mediaType,
+        diffId: image.diffIds[i]!,
+      }));
+      const key = cacheKeyOf({
+        kind: "from",
+        manifest: image.manifestDigest,
+        ref: image.ref,
+        platform: platformKey(stage.platform),
+      });
+      this.emit({
+        type: "vertex",
+        id: `${stage.index}.from`,
+        name: `[${stageLabel(stage)}] FROM ${image.ref}@${image.manifestDigest.slice(0, 19)}`,
+        status: "done",
+        duration: 0,
+      });
+      return {
+        index: stage.index,
+        layers,
+        key,
+        config: stage.baseConfig,
+        history: image.history.map((h) => ({ ...h })),
+        platform: stage.platform,
+      };
+    }
+    const key = cacheKeyOf({ kind: "scratch", platform: platformKey(stage.platform) });
+    return {
+      index: stage.index,
+      layers: [],
+      key,
+      config: stage.baseConfig,
+      history: [],
+      platform: stage.platform,
+    };
+  }
+
+  private async runStep(
+    stage: StageNode,
+    position: number,
+    step: Step,
+    state: StageResult,
+  ): Promise<StepOutcome> {
+    const started = Date.now();
+    const vertex: VertexEvent = { type: "vertex", id: step.id, name: step.name, status: "running", started };
+    this.steps++;
+    let inputs: CacheKeyInputs;
+    let files: Record<string, string> | undefined;
+    let source: { root: CopySourceRoot; release(): Promise<void> } | undefined;
+    try {
+      if (step.op.kind === "copy") {
+        source = await this.copySource(step.op.from);
+        const selected = await this.deps.files.digest(step.op, source.root);
+        files = selected.files;
+        inputs = copyInputs(step.op, state.key, selected.digest);
+      } else if (step.op.kind === "exec") {
+        inputs = await this.execInputs(step.op, state.key);
+      } else {
+        inputs = { kind: "mkdir", parent: state.key, path: step.mkdir!, user: step.config.User ?? "" };
+      }
+      const key = cacheKeyOf(inputs);
+      vertex.cacheKey = key;
+      const identity = `${this.options.identity}/${stage.name ?? stage.index}/${position}`;
+      if (!this.options.noCache) {
+        const hit = await this.lookup(key);
+        if (hit !== undefined) {
+          this.cached++;
+          this.used.push({ stage: stage.index, record: hit });
+          this.emit({ ...vertex, status: "cached", completed: Date.now(), duration: Date.now() - started });
+          await this.deps.records.setLastKey(identity, key);
+          return { key, layer: hit.layer, created: hit.createdAt };
+        }
+      }
+      vertex.miss = explainMiss(await this.previousRecord(identity), { inputs, files });
+      this.emit({ ...vertex });
+
+      const layer = await this.execute(step, state, source);
+      const created = clampTime(new Date(), this.options.sourceDateEpoch);
+      const record: CacheRecord = { key, inputs, layer, name: step.name, identity, createdAt: created };
+      if (files !== undefined) record.files = files;
+      await this.deps.records.put(record);
+      this.used.push({ stage: stage.index, record });
+      await this.deps.records.setLastKey(identity, key);
+      const completed = Date.now();
+      this.emit({ ...vertex, status: "done", completed, duration: completed - started });
+      return { key, layer, created };
+    } catch (error) {
+      const completed = Date.now();
+      const canceled = error instanceof BuildCanceledError || this.abort.signal.aborted;
+      this.emit({
+        ...vertex,
+        status: canceled && error !== this.firstError ? "canceled" : "error",
+        completed,
+        duration: completed - started,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    } finally {
+      await source?.release();
+    }
+  }
+
+  /**
+   * A usable cache record: a local one whose layer blob (if any) is still in the store, else one of an
+   * imported cache, whose layer is then fetched and which becomes a local record.
+   */
+  private async lookup(key: CacheKey): Promise<CacheRecord | undefined> {
+    const record = await this.deps.records.get(key);
+    if (
+      record !== undefined &&
+      (record.layer === null || (await this.deps.blobs.stat(record.layer.digest)) !== undefined)
+    ) {
+      return record;
+    }
+    for (const source of this.deps.remote ?? []) {
+      const remote = source.lookup(key);
+      if (remote === undefined) continue;
+      if (remote.layer !== null) await source.fetchLayer(remote.layer, this.deps.blobs);
+      await this.deps.records.put(remote);
+      return remote;
+    }
+    return undefined;
+  }
+
+  /** The closest earlier record of the same step: the last one built here, else one an imported cache has. */
+  private async previousRecord(identity: string): Promise<CacheRecord | undefined> {
+    const lastKey = await this.deps.records.lastKeyFor(identity);
+    const local = lastKey === undefined ? undefined : await this.deps.records.get(lastKey);
+    if (local !== undefined) return local;
+    for (const source of this.deps.remote ?? []) {
+      const found = source.byIdentity(identity);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  private async execute(
+    step: Step,
+    state: StageResult,
+    source: { root: CopySourceRoot } | undefined,
+  ): Promise<LayerRef | null> {
+    const op = step.op;
+    const snapshot: ActiveSnapshot =
+      op.kind === "copy" && op.link
+        ? await this.deps.snapshotter.scratch()
+        : await this.deps.snapshotter.prepare(state.layers);
+    try {
+      if (op.kind === "exec") {
+        await this.runLimiter.run(() => this.runExec(step, op, snapshot.rootfs));
+      } else if (op.kind === "copy") {
+        if (op.link) {
+          const userDb =
+            op.chown !== undefined && /[^0-9:]/.test(op.chown)
+              ? await this.deps.snapshotter.view(state.layers)
+              : undefined;
+          try {
+            await this.deps.files.apply(op, source!.root, snapshot.rootfs, userDb?.rootfs ?? snapshot.rootfs);
+          } finally {
+            await userDb?.release();
+          }
+        } else {
+          await this.deps.files.apply(op, source!.root, snapshot.rootfs, snapshot.rootfs);
+        }
+      } else if (step.mkdir !== undefined) {
+        await mkdirInRoot(snapshot.rootfs, step.mkdir);
+      }
+      this.throwIfCanceled();
+      const written = await writeLayer(this.deps.blobs, snapshot.diff(), {
+        compression: this.options.compression,
+        level: this.options.compressionLevel,
+        clampMtime: this.options.sourceDateEpoch,
+      });
+      if (written.entries === 0) return null;
+      await snapshot.commit(written.diffId);
+      return {
+        digest: written.digest,
+        diffId: written.diffId,
+        size: written.size,
+        mediaType: written.mediaType,
+      };
+    } finally {
+      await snapshot.release();
+    }
+  }
+
+  private async runExec(step: Step, op: ExecOp, rootfs: string): Promise<void> {
+    this.throwIfCanceled();
+    const prepared = await this.deps.mounts(op.mounts, rootfs, (from) => this.view(from));
+    const inline = await writeInlineFiles(op.inlineFiles ?? []);
+    const out = new LineSplitter((line) => this.emit({ type: "log", id: step.id, stream: "stdout", line }));
+    try {
+      const result = await this.deps.runtime.run({
+        rootfs,
+        args: op.args,
+        // Proxy variables reach the process only: never the key, the config or the history.
+        env: [...op.env, ...(op.proxyEnv ?? []), ...prepared.env],
+        cwd: op.cwd,
+        user: op.user,
+        network: op.network,
+        security: op.security,
+        mounts: [...prepared.mounts, ...inline.mounts],
+        onOutput: (chunk) => out.push(chunk),
+        signal: this.abort.signal,
+      });
+      out.flush();
+      this.throwIfCanceled();
+      if (result.exitCode !== 0)
+        throw new BuildStepError(step, result.exitCode, result.tail, this.options.locate?.(step.location));
+    } finally {
+      await prepared.release();
+      await inline.release();
+    }
+  }
+
+  private async execInputs(op: ExecOp, parent: CacheKey): Promise<CacheKeyInputs> {
+    const mounts: CanonicalValue[] = [];
+    for (const mount of op.mounts) {
+      // Secrets and ssh sockets are keyed by id only: their contents never reach a key.
+      const entry: Record<string, CanonicalValue | undefined> = {
+        type: mount.type,
+        target: mount.target,
+        source: mount.source,
+        readonly: mount.readonly,
+        id: mount.id,
+        sharing: mount.sharing,
+        required: mount.required,
+        env: mount.env,
+        size: mount.size,
+        mode: mount.mode,
+        uid: mount.uid,
+        gid: mount.gid,
+      };
+      if (mount.from !== undefined && mount.type === "bind") entry.from = await this.sourceKey(mount.from);
+      else if (mount.from !== undefined) entry.from = sourceLabel(mount.from);
+      mounts.push(entry);
+    }
+    return {
+      kind: "exec",
+      parent,
+      args: op.args,
+      env: op.env,
+      user: op.user,
+      cwd: op.cwd,
+      network: op.network,
+      security: op.security,
+      mounts,
+      inlineFiles: (op.inlineFiles ?? []).map((file) => ({
+        path: file.path,
+        content: file.content,
+        mode: file.mode,
+      })),
+    };
+  }
+
+  /** The key of what a bind mount reads: another stage's result, an image, or the context's content. */
+  private async sourceKey(from: SourceRef): Promise<string> {
+    if (from.kind === "stage") return (await this.stage(from.index)).key;
+    if (from.kind === "image") return from.image.manifestDigest;
+    if (from.kind === "scratch") return "scratch";
+    // The whole context, as a COPY of "." would select it.
+    const digest = await this.deps.files.digest(
+      {
+        kind: "copy",
+        instruction: "COPY",
+        from,
+        sources: [{ kind: "path", pattern: "." }],
+        dest: "/",
+        workdir: "/",
+        link: false,
+        parents: false,
+        excludes: [],
+      },
+      { root: this.deps.contextDir, isContext: true },
+    );
+    return digest.digest;
+  }
+
+  private async copySource(from: SourceRef): Promise<{ root: CopySourceRoot; release(): Promise<void> }> {
+    if (from.kind === "context")
+      return { root: { root: this.deps.contextDir, isContext: true }, release: async () => {} };
+    const view = await this.view(from);
+    return { root: { root: view.rootfs, isContext: false }, release: () => view.release() };
+  }
+
+  private async view(from: SourceRef): Promise<{ rootfs: string; release(): Promise<void> }> {
+    if (from.kind === "context") return { rootfs: this.deps.contextDir, release: async () => {} };
+    if (from.kind === "stage") return this.deps.snapshotter.view((await this.stage(from.index)).layers);
+    if (from.kind === "image") {
+      const image = from.image;
+      return this.deps.snapshotter.view(
+        image.layers.map((layer, i) => ({
+          digest: layer.digest,
+          size: layer.size,
+          mediaType: layer.mediaType,
+          diffId: image.diffIds[i]!,
+        })),
+      );
+    }
+    return this.deps.snapshotter.view([]);
+  }
+
+  private throwIfCanceled(): void {
+    if (this.abort.signal.aborted) throw new BuildCanceledError();
+  }
+
+  private emit(event: Parameters<ProgressSink>[0]): void {
+    this.options.progress(event);
+  }
+}
+
+/** RUN heredoc scripts (`/dev/pipes/<name>`): written to a private temp dir and bind-mounted read-only. */
+async function writeInlineFiles(
+  files: Array<{ path: string; content: string; mode: number }>,
+): Promise<{ mounts: RuntimeMount[]; release(): Promise<void> }> {
+  if (files.length === 0) return { mounts: [], release: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), "gantry-inline-"));
+  const mounts: RuntimeMount[] = [];
+  for (const [i, file] of files.entries()) {
+    const host = join(dir, String(i));
+    await writeFile(host, file.content, { mode: file.mode });
+    await chmod(host, file.mode);
+    mounts.push({ type: "bind", source: host, target: file.path, readonly: true });
+  }
+  return { mounts, release: () => rm(dir, { recursive: true, force: true }) };
+}
+
+function copyInputs(op: CopyOp, parent: CacheKey, sources: Digest): CacheKeyInputs {
+  return {
+    kind: "copy",
+    // `--link` layers do not depend on what is below them.
+    parent: op.link ? undefined : parent,
+    instruction: op.instruction,
+    from: sourceLabel(op.from),
+    sources,
+    dest: op.dest,
+    workdir: op.workdir,
+    chown: op.chown,
+    chmod: op.chmod,
+    link: op.link,
+    parents: op.parents,
+    excludes: op.excludes,
+    checksum: op.checksum,
+    unpack: op.unpack,
+    keepGitDir: op.keepGitDir,
+  };
+}
+
+function sourceLabel(from: SourceRef): string {
+  if (from.kind === "stage") return `stage:${from.index}`;
+  if (from.kind === "image") return `image:${from.image.manifestDigest}`;
+  return from.kind;
+}
+
+function platformKey(platform: Platform): string {
+  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/");
+}
+
+export function stageLabel(stage: StageNode): string {
+  return stage.name ?? `stage-${stage.index}`;
+}
+
+function clampTime(date: Date, sourceDateEpoch: number | undefined): string {
+  const ms =
+    sourceDateEpoch === undefined ? date.getTime() : Math.min(date.getTime(), sourceDateEpoch * 1000);
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
