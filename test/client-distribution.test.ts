@@ -84,6 +84,32 @@ describe.skipIf(!haveDistribution)("against docker-registry", () => {
     expect((await skopeoInspect(open.host, "other/bb:2")).Digest).toBe(busybox.manifest.digest);
   });
 
+  it("uploads in chunks (PATCH with Content-Range) as Distribution expects", async () => {
+    // A fresh data root: no record of the blobs being on this registry, so nothing is mounted.
+    const fresh = join(work, "root-chunked");
+    await importBusybox(fresh);
+    const events: TransferEvent[] = [];
+    const pushed = await pushImage({
+      root: fresh,
+      source: "localhost/gantry/busybox:latest",
+      destination: `${open.host}/chunked/busybox:1`,
+      upload: { chunkSize: 256 * 1024 },
+      onProgress: (e) => events.push(e),
+    });
+    expect(events.filter((e) => e.status === "done").length).toBe(2);
+    const layerProgress = events.filter((e) => e.digest === busybox.layer.digest && e.status === "uploading");
+    expect(layerProgress.length).toBeGreaterThan(4);
+    const seen = await skopeoInspect(open.host, "chunked/busybox:1");
+    expect(seen.Digest).toBe(pushed.digest);
+    const { stdout } = await run("skopeo", [
+      "copy",
+      "--src-tls-verify=false",
+      `docker://${open.host}/chunked/busybox:1`,
+      `oci:${join(work, "chunked-check")}:x`,
+    ]);
+    expect(stdout).toContain("Writing manifest");
+  });
+
   it("needs credentials with htpasswd, and works with them", async () => {
     await expect(
       pushImage({

@@ -87,7 +87,8 @@ export async function uploadBlob(
     }
     if (response?.statusCode === 202) {
       await response.body.dump();
-      location = headerValue(response.headers, "location") ?? location;
+      const next = headerValue(response.headers, "location");
+      if (next) location = new URL(next, `${await client.baseUrl()}/`).toString();
       offset = confirmedEnd(response) ?? end + 1;
       options.onProgress?.(offset);
       continue;

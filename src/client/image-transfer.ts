@@ -10,6 +10,7 @@ import { hostPlatform } from "../image/platform.js";
 import { type ImageReference, parseImageReference } from "../image/reference.js";
 import type { Digest } from "../image/store-types.js";
 import { BlobOrigins } from "./blob-origins.js";
+import type { UploadOptions } from "./blob-upload.js";
 import { copyImage } from "./copy.js";
 import type { TransferListener } from "./events.js";
 import { RegistryClient, type RegistryClientOptions } from "./registry-client.js";
@@ -77,6 +78,8 @@ export interface PushImageOptions {
   insecure?: boolean;
   onProgress?: TransferListener;
   client?: Partial<RegistryClientOptions>;
+  /** Chunk size and attempts of blob uploads. */
+  upload?: UploadOptions;
 }
 
 export async function pushImage(opts: PushImageOptions): Promise<{ digest: Digest; size: number }> {
@@ -86,7 +89,12 @@ export async function pushImage(opts: PushImageOptions): Promise<{ digest: Diges
   const client = new RegistryClient({ ...opts.client, host: dst.domain, insecure: opts.insecure });
   try {
     const source = new DataRootSource(store, src.repository, { tag: src.tag, digest: src.digest });
-    const destination = new RegistryDestination(client, dst.repository, new BlobOrigins(opts.root));
+    const destination = new RegistryDestination(
+      client,
+      dst.repository,
+      new BlobOrigins(opts.root),
+      opts.upload,
+    );
     const result = await copyImage(source, destination, { tag: dst.tag, onProgress: opts.onProgress });
     return { digest: parseDigest(result.manifest.digest).digest, size: result.manifest.size };
   } finally {
