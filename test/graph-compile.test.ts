@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile sources contain ${…} on purpose
 /**
  * The graph compiler against a real local data root (busybox imported through the real import path,
  * resolved by the local resolver): stage dispatch, per-instruction config and history, RUN/COPY ops.

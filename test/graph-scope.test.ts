@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile sources contain ${…} on purpose
 /**
  * ARG/ENV scoping of the graph compiler, as BuildKit's dockerfile2llb: global ARGs only in FROM unless
  * re-declared, build args over defaults, predefined platform args, proxy args, ENV over ARG, ARG values in
