@@ -169,6 +169,24 @@ describe("source selection", () => {
     expect(await tree(join(target, "all"))).toEqual(["b.txt", "c.md", "dir/", "dir/x.txt"]);
   });
 
+  it("reads a source root given through a symlink", async () => {
+    await symlink(ctx, join(base, `ctxlink${n}`));
+    await applyCopy(copyOp(["."], "/viaLink/"), {
+      sourceRoot: join(base, `ctxlink${n}`),
+      targetRoot: target,
+      userDbRoot: target,
+    });
+    expect(await tree(join(target, "viaLink"))).toEqual([
+      "a.txt",
+      "b.txt",
+      "c.md",
+      "dir/",
+      "dir/sub/",
+      "dir/sub/y.txt",
+      "dir/x.txt",
+    ]);
+  });
+
   it("clamps sources to the source root", async () => {
     await copy(copyOp(["../../a.txt", "/b.txt"], "/c/"));
     expect(await tree(join(target, "c"))).toEqual(["a.txt", "b.txt"]);

@@ -7,7 +7,7 @@
  * exception may re-include something below it.
  */
 import { type BigIntStats, lstatSync, readdirSync } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { IgnoreMatcher, type IgnoreMatchState, parseDockerignore } from "../frontend/dockerignore.js";
 import type { CopyOp } from "../graph/types.js";
@@ -77,7 +77,8 @@ export async function selectSources(
   sourceRoot: string,
   options: SelectOptions = {},
 ): Promise<SelectedItem[]> {
-  const walker = new SourceWalker(sourceRoot, options, compileExcludes(op.excludes));
+  // The root itself may be reached through a symlink (e.g. a context given as /work/ctx -> /srv/ctx).
+  const walker = new SourceWalker(await realpath(sourceRoot), options, compileExcludes(op.excludes));
   const items: SelectedItem[] = [];
   for (const [sourceIndex, source] of op.sources.entries()) {
     if (source.kind !== "path") continue;
