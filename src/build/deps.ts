@@ -4,8 +4,7 @@
  * .dockerignore and persistent stat cache) and RUN --mount preparation (secrets, ssh sockets).
  */
 import { BuildContext } from "../context/build-context.js";
-import { digestSources } from "../context/digest.js";
-import { applyCopy } from "../executor/fileops/index.js";
+import { createFileOps } from "../executor/fileops/file-ops.js";
 import { prepareExecMounts } from "../executor/mounts.js";
 import { openRuntime, type RuntimePreference } from "../executor/runtime/index.js";
 import { openSnapshotter, type SnapshotterPreference } from "../executor/snapshot/index.js";
@@ -41,31 +40,20 @@ export async function openBuildDeps(
     dockerfile,
     statCachePath: BuildContext.statCachePathFor(root, contextDir),
   });
-  const [snapshotter, runtime] = await Promise.all([
-    openSnapshotter(root, blobs, options.snapshotter ?? "auto"),
-    openRuntime(root, options.isolation ?? "auto"),
-  ]);
-  const normalizePermissions = options.normalizePermissions ?? false;
-  const files: FileOps = {
-    async digest(op, source) {
-      const selected = source.isContext
-        ? await context.digestSources(op, { normalizePermissions })
-        : await digestSources(op, source.root);
-      const byPath: Record<string, string> = {};
-      for (const file of selected.files) byPath[file.path] = file.contentDigest ?? file.digest;
-      return { digest: selected.digest, files: byPath };
-    },
-    async apply(op, source, targetRoot, userDbRoot) {
-      await applyCopy(op, {
-        sourceRoot: source.root,
-        ignore: source.isContext ? context.ignore : undefined,
-        ignoreFile: source.isContext ? context.ignoreFile : undefined,
-        targetRoot,
-        userDbRoot,
-        normalizePermissions: source.isContext && normalizePermissions,
-      });
-    },
+  // Opened on first use: a fully cached build never probes overlayfs or the runtime.
+  const openedSnapshotter = once(() => openSnapshotter(root, blobs, options.snapshotter ?? "auto"));
+  const openedRuntime = once(() => openRuntime(root, options.isolation ?? "auto"));
+  const snapshotter: Snapshotter = {
+    kind: options.snapshotter === "copy" ? "copy" : "overlayfs",
+    prepare: async (layers) => (await openedSnapshotter()).prepare(layers),
+    view: async (layers) => (await openedSnapshotter()).view(layers),
+    scratch: async () => (await openedSnapshotter()).scratch(),
   };
+  const runtime: Runtime = {
+    name: options.isolation === "chroot" ? "chroot" : options.isolation === "crun" ? "crun" : "runc",
+    run: async (request) => (await openedRuntime()).run(request),
+  };
+  const files = createFileOps(context, { normalizePermissions: options.normalizePermissions ?? false });
   const mounts: MountPreparer = (specs, rootfs, resolveFrom) =>
     prepareExecMounts(specs, {
       root,
@@ -75,4 +63,12 @@ export async function openBuildDeps(
       resolveFrom,
     });
   return { snapshotter, runtime, files, mounts, context };
+}
+
+function once<T>(open: () => Promise<T>): () => Promise<T> {
+  let opened: Promise<T> | undefined;
+  return () => {
+    opened ??= open();
+    return opened;
+  };
 }

@@ -4,7 +4,6 @@
  * registry), `oci` / `docker` (an archive file), `local` (the image's filesystem written to a directory).
  */
 import { mkdir } from "node:fs/promises";
-import { pushImage } from "../client/index.js";
 import { UsageError } from "../errors.js";
 import type { ProgressSink } from "../executor/progress.js";
 import { ContentStore } from "../image/content-store.js";
@@ -113,6 +112,7 @@ async function deliver(
         hint: "tag the image as HOST[:PORT]/REPO:TAG, e.g. -t 127.0.0.1:5000/app:1",
       });
     }
+    const { pushImage } = await import("../client/index.js");
     const lines: string[] = [];
     for (const name of pushable) {
       const ref = parseImageReference(name);

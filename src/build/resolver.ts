@@ -4,7 +4,6 @@
  * `--pull` asks the registry first. Each reference is resolved once per build.
  */
 
-import { pullImage } from "../client/index.js";
 import { GantryError } from "../errors.js";
 import type { ProgressSink } from "../executor/progress.js";
 import { createLocalImageResolver } from "../graph/local-resolver.js";
@@ -33,6 +32,8 @@ export function createImageResolver(options: ResolverOptions): ImageResolver {
     const id = `pull:${ref}`;
     options.progress({ type: "vertex", id, name: `pull ${ref}`, status: "running", started });
     try {
+      // The client (undici) is loaded only when a base image is not in the data root.
+      const { pullImage } = await import("../client/index.js");
       const pulled = await pullImage({ root: options.root, ref, platform, insecure: options.insecure });
       options.progress({
         type: "vertex",

@@ -5,11 +5,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { exitCodeFor, GantryError, UsageError } from "../errors.js";
 import { formatDiagnostic } from "../util/source-display.js";
-import { commands } from "./commands/index.js";
+import { commandsFor, type RegisterCommand } from "./commands/index.js";
 
 export const VERSION = "0.1.0";
 
-export function buildProgram(): Command {
+export function buildProgram(commands: RegisterCommand[]): Command {
   const program = new Command("gantry")
     .description("Build OCI images from Dockerfiles with a content-addressed cache, and serve them.")
     .version(VERSION, "-V, --version")
@@ -44,7 +44,7 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(await commandsFor(argv));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -16,6 +16,7 @@ import type { ProgressEvent, VertexEvent } from "../../executor/progress.js";
 import { readSourceDateEpoch } from "../../image/image-builder.js";
 import { parseCompression } from "../../image/layer/compress.js";
 import { hostPlatform, parsePlatform } from "../../image/platform.js";
+import { formatBytes } from "../../util/bytes.js";
 import { dataRootOf, parseFormat, printJson } from "../global-options.js";
 import { createRenderer, parseProgressMode } from "../progress/index.js";
 
@@ -265,18 +266,6 @@ function printSummary(result: BuildResult, delivered: string[]): void {
   out.write(`steps   ${result.steps} (${result.cached} cached) in ${(result.duration / 1000).toFixed(2)}s\n`);
   for (const tag of result.stored) out.write(`tagged  ${tag}\n`);
   for (const line of delivered) out.write(`output  ${line}\n`);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 function readDockerfile(path: string): Uint8Array {

@@ -8,8 +8,8 @@ import { pruneCache } from "../../cache/prune.js";
 import { parseSize } from "../../cache/settings.js";
 import { UsageError } from "../../errors.js";
 import { parseDuration } from "../../registry/duration.js";
+import { formatBytes } from "../../util/bytes.js";
 import { dataRootOf, parseFormat, printJson } from "../global-options.js";
-import { formatBytes } from "./build.js";
 
 interface PruneCliOptions {
   keepStorage?: string;

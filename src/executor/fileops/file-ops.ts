@@ -23,7 +23,7 @@ export function createFileOps(context: BuildContext, options: FileOpsOptions = {
     async digest(op: CopyOp, source: CopySourceRoot) {
       const result: SourcesDigest = source.isContext
         ? await context.digestSources(op, { normalizePermissions: options.normalizePermissions })
-        : await digestSources(op, source.root, { normalizePermissions: options.normalizePermissions });
+        : await digestSources(op, source.root);
       selections.set(op, { root: source.root, items: result.items });
       const files: Record<string, string> = {};
       for (const file of result.files) files[file.path] = file.digest;
@@ -38,7 +38,8 @@ export function createFileOps(context: BuildContext, options: FileOpsOptions = {
         targetRoot,
         userDbRoot,
         link: op.link,
-        normalizePermissions: options.normalizePermissions,
+        // Only the context is normalised: files from stages and images keep the modes they were built with.
+        normalizePermissions: source.isContext && options.normalizePermissions,
         fetch: options.fetch,
         tempDir: options.tempDir,
         selection: selected !== undefined && selected.root === source.root ? selected.items : undefined,
