@@ -5,17 +5,14 @@
  * noise and (with --normalize-permissions) umask noise keep it fully cached; one changed file reruns only
  * what depends on it, and --explain-cache names the file against runner A's record.
  */
-import { execFile } from "node:child_process";
 import { chmod, cp, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haveBusybox, isRoot, REPO_ROOT } from "./helpers/busybox-image.js";
 import { CiRunner, finalSteps, missesOf, rebuilt, statuses, warnings } from "./helpers/ci-runner.js";
 import { type StartedRegistry, startRegistry } from "./helpers/registry.js";
 
-const run = promisify(execFile);
 const FIXTURE = join(REPO_ROOT, "fixtures", "ci", "app");
 const enabled = haveBusybox && isRoot;
 
