@@ -30,7 +30,7 @@ echo "registry pid $REGISTRY_PID at http://127.0.0.1:$PORT/v2/"
 IMAGE=127.0.0.1:$PORT/demo/hello:1
 
 step "3. build examples/hello-multistage and push it to $IMAGE"
-gantry --root "$BUILD_ROOT" build examples/hello-multistage -t "$IMAGE" --push --progress plain \
+gantry --root "$BUILD_ROOT" build examples/hello-multistage -t "$IMAGE" --push --progress auto \
   --metadata-file "$DEMO/metadata.json"
 DIGEST=$(node -e 'console.log(require(process.argv[1])["containerimage.digest"])' "$DEMO/metadata.json")
 
@@ -42,7 +42,7 @@ step "5. run it"
 gantry --root "$PULL_ROOT" run "$IMAGE" demo
 
 step "6. build again: every step CACHED, same digest"
-gantry --root "$BUILD_ROOT" build examples/hello-multistage -t "$IMAGE" --progress plain --metadata-file "$DEMO/metadata2.json"
+gantry --root "$BUILD_ROOT" build examples/hello-multistage -t "$IMAGE" --progress auto --metadata-file "$DEMO/metadata2.json"
 DIGEST2=$(node -e 'console.log(require(process.argv[1])["containerimage.digest"])' "$DEMO/metadata2.json")
 
 step "summary"

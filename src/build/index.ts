@@ -28,6 +28,9 @@ import type { Descriptor, Digest } from "../image/store-types.js";
 import { type BuildDepsOptions, openBuildDeps } from "./deps.js";
 import { createImageResolver } from "./resolver.js";
 
+/** Where an image built without -t is linked (untagged), so `REPO@DIGEST` still names it. */
+export const UNTAGGED_REPOSITORY = "gantry/untagged";
+
 export interface BuildRequest extends BuildDepsOptions {
   root: string;
   contextDir: string;
@@ -66,6 +69,8 @@ export interface BuildResult {
   size: number;
   /** repository:tag for each -t, as stored. */
   stored: string[];
+  /** A repository of the data root the image is linked into (`gantry/untagged` without -t). */
+  local: { repository: string };
   steps: number;
   cached: number;
   duration: number;
@@ -154,6 +159,9 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     await linkImage(repositories, image, { repository: tag.ref.repository, tag: tag.ref.tag });
     stored.push(`${tag.ref.repository}:${tag.ref.tag ?? "latest"}`);
   }
+  // Without -t the image is still addressable by digest (and exportable): linked untagged.
+  const local = { repository: tags[0]?.ref.repository ?? UNTAGGED_REPOSITORY };
+  if (tags.length === 0) await linkImage(repositories, image, local);
   await Promise.all(remote.map((source) => source.close()));
   for (const spec of request.cacheTo ?? []) await exportBuildCache(request, blobs, spec, graph, solved);
   const size = image.layers.reduce((sum, layer) => sum + layer.size, 0);
@@ -164,6 +172,7 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     layers: image.layers,
     size,
     stored,
+    local,
     steps: solved.steps,
     cached: solved.cached,
     duration: Date.now() - started,

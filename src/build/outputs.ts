@@ -17,6 +17,8 @@ export interface OutputSpec {
   /** References for image/registry outputs (comma-separated in the spec as `name=a,name=b` or `name=a`). */
   names?: string[];
   push?: boolean;
+  /** type=oci: false writes an OCI layout directory instead of a tar. */
+  tar?: boolean;
 }
 
 /** `type=oci,dest=out.tar`, `type=registry,name=host/app:1`, or a bare path (= type=local,dest=PATH). */
@@ -43,6 +45,7 @@ export function parseOutputSpec(value: string): OutputSpec {
   const name = fields.get("name");
   if (name !== undefined) spec.names = name.split(/[,\s]+/).filter(Boolean);
   if (fields.get("push") === "true") spec.push = true;
+  if (fields.get("tar") === "false") spec.tar = false;
   if ((spec.type === "oci" || spec.type === "docker" || spec.type === "local") && spec.dest === undefined) {
     throw new UsageError(`--output type=${spec.type} needs dest=PATH`);
   }
@@ -124,7 +127,7 @@ async function deliver(
     return lines;
   }
   if (output.type === "oci" || output.type === "docker") {
-    throw new UsageError(`--output type=${output.type} is not wired yet`);
+    return [await writeArchive(root, result, output, names[0])];
   }
   if (output.type === "local") {
     const blobs = await ContentStore.open(root);
@@ -135,4 +138,35 @@ async function deliver(
     return [`filesystem in ${output.dest}`];
   }
   return [];
+}
+
+/** type=oci (a tar, or a layout directory with tar=false) and type=docker (what `docker load` reads). */
+async function writeArchive(
+  root: string,
+  result: BuildResult,
+  output: OutputSpec,
+  name: string | undefined,
+): Promise<string> {
+  const [{ copyImage }, { openDestination, openSource, parseImageAddress }] = await Promise.all([
+    import("../client/copy.js"),
+    import("../client/transports/address.js"),
+  ]);
+  const transport =
+    output.type === "docker" ? "docker-archive" : output.tar === false ? "oci" : "oci-archive";
+  // The ref inside the archive: the first -t (as written) or none.
+  const ref = name === undefined ? "" : `:${name}`;
+  const ctx = { root };
+  const local = result.local;
+  const source = await openSource(parseImageAddress(`localhost/${local.repository}@${result.digest}`), ctx);
+  const { destination, tag } = await openDestination(
+    parseImageAddress(`${transport}:${output.dest}${ref}`),
+    ctx,
+  );
+  try {
+    await copyImage(source, destination, { tag });
+  } finally {
+    await source.close();
+    await destination.close();
+  }
+  return `${transport}:${output.dest}${ref}`;
 }
