@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CacheDocument } from "../src/cache/remote.js";
+import type { VertexEvent } from "../src/executor/progress.js";
 import type { Authorizer } from "../src/registry/auth/types.js";
 import type { RegistryMetrics } from "../src/registry/metrics-types.js";
 import { haveBusybox, isRoot, REPO_ROOT } from "./helpers/busybox-image.js";
@@ -48,7 +49,9 @@ let ctx: string;
 
 const uploads = () => requests.filter((r) => r.route.startsWith("upload"));
 const exportVertex = (run: Awaited<ReturnType<CiRunner["build"]>>) =>
-  run.events.find((e) => e.type === "vertex" && e.id.startsWith("cache-to:") && e.status === "done");
+  run.events.find(
+    (e): e is VertexEvent => e.type === "vertex" && e.id.startsWith("cache-to:") && e.status === "done",
+  );
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -97,7 +100,7 @@ describe.skipIf(!enabled)("cache export", () => {
     expect(layers.size).toBe(13);
     // One upload session per blob sent: each distinct layer, then the config blob holding the records.
     const sent = Number(/(\d+) layers sent, 0 already there/.exec(exportVertex(result)?.name ?? "")?.[1]);
-    const manifest = await (
+    const manifest: { artifactType?: string; layers: unknown[] } = await (
       await fetch(`${registry.url}/v2/cache/app/manifests/main`, {
         headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
       })
