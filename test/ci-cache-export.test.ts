@@ -100,11 +100,10 @@ describe.skipIf(!enabled)("cache export", () => {
     expect(layers.size).toBe(13);
     // One upload session per blob sent: each distinct layer, then the config blob holding the records.
     const sent = Number(/(\d+) layers sent, 0 already there/.exec(exportVertex(result)?.name ?? "")?.[1]);
-    const manifest: { artifactType?: string; layers: unknown[] } = await (
-      await fetch(`${registry.url}/v2/cache/app/manifests/main`, {
-        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
-      })
-    ).json();
+    const response = await fetch(`${registry.url}/v2/cache/app/manifests/main`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    const manifest = (await response.json()) as { artifactType?: string; layers: unknown[] };
     expect(manifest.artifactType).toBe("application/vnd.gantry.cache.v1");
     expect(manifest.layers.length).toBeGreaterThanOrEqual(10);
     expect(sent).toBe(manifest.layers.length);
