@@ -50,7 +50,9 @@ async function makeImage(root: string): Promise<{ bytes: number }> {
   for (let i = 0; i < LAYERS; i++) {
     const diff = new DigestingTransform();
     const gzip = createGzip({ level: 1 });
-    randomStream(LAYER_MB * MiB).pipe(diff).pipe(gzip);
+    randomStream(LAYER_MB * MiB)
+      .pipe(diff)
+      .pipe(gzip);
     const info = await blobs.write(gzip);
     layers.push({ ...info, diffId: diff.digest, mediaType: OCI_LAYER_GZIP });
   }
@@ -91,7 +93,8 @@ async function main(): Promise<void> {
       const registry = await startDistribution();
       const host = new URL(registry.url).host;
       try {
-        const order: Array<"gantry" | "skopeo"> = round % 2 === 1 ? ["gantry", "skopeo"] : ["skopeo", "gantry"];
+        const order: Array<"gantry" | "skopeo"> =
+          round % 2 === 1 ? ["gantry", "skopeo"] : ["skopeo", "gantry"];
         for (const who of order) {
           let times: Times;
           if (who === "gantry") {
@@ -104,11 +107,23 @@ async function main(): Promise<void> {
             times = { push, pull };
           } else {
             const push = await timed(() =>
-              run("skopeo", ["copy", "-q", "--dest-tls-verify=false", `oci:${layoutDir}:big`, `docker://${host}/skopeo/big:${round}`]),
+              run("skopeo", [
+                "copy",
+                "-q",
+                "--dest-tls-verify=false",
+                `oci:${layoutDir}:big`,
+                `docker://${host}/skopeo/big:${round}`,
+              ]),
             );
             const pullDir = join(work, `skopeo-pull-${round}`);
             const pull = await timed(() =>
-              run("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${host}/skopeo/big:${round}`, `oci:${pullDir}:big`]),
+              run("skopeo", [
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                `docker://${host}/skopeo/big:${round}`,
+                `oci:${pullDir}:big`,
+              ]),
             );
             await rm(pullDir, { recursive: true, force: true });
             times = { push, pull };
@@ -127,11 +142,17 @@ async function main(): Promise<void> {
     const rows = (["push", "pull"] as const).map((kind) => {
       const g = mbps(best.gantry[kind]);
       const s = mbps(best.skopeo[kind]);
-      return [`${kind} ${(bytes / MiB).toFixed(0)} MiB, ${LAYERS} layers (MB/s)`, g.toFixed(0), s.toFixed(0), `${(g / s).toFixed(2)}x${g >= s ? "" : "  (behind)"}`];
+      return [
+        `${kind} ${(bytes / MiB).toFixed(0)} MiB, ${LAYERS} layers (MB/s)`,
+        g.toFixed(0),
+        s.toFixed(0),
+        `${(g / s).toFixed(2)}x${g >= s ? "" : "  (behind)"}`,
+      ];
     });
     const header = ["figure", "gantry", "skopeo", "gantry advantage"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+    const line = (row: string[]) =>
+      row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
     console.log(`\n${line(header)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`);
     for (const row of rows) console.log(line(row));
     console.log("\nadvantage = gantry MB/s ÷ skopeo MB/s (best of the rounds); >= 1.00 meets the target.");

@@ -16,7 +16,7 @@ import { pushScope, type RegistryClient } from "./registry-client.js";
 export type BlobOpener = (range?: ByteRange) => Promise<Readable>;
 
 export interface UploadOptions {
-  /** Blobs larger than this go in chunks of this size (default 64 MiB). */
+  /** Blobs larger than this go in chunks of this size (default 128 MiB). */
   chunkSize?: number;
   /** Failed attempts tolerated before giving up (default 5). */
   attempts?: number;
@@ -24,7 +24,7 @@ export interface UploadOptions {
   onProgress?: (bytes: number) => void;
 }
 
-export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 128 * 1024 * 1024;
 
 /** Uploads `blob` into `repo` from `open`. */
 export async function uploadBlob(

@@ -22,3 +22,10 @@ export {
   pushImage,
 } from "./image-transfer.js";
 export { RegistryClient, type RegistryClientOptions } from "./registry-client.js";
+export {
+  formatAddress,
+  type ImageAddress,
+  openDestination,
+  openSource,
+  parseImageAddress,
+} from "./transports/address.js";

@@ -2,14 +2,30 @@
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
+/** Chunks are gathered up to this size before being passed on: fewer, larger writes and socket sends. */
+const BATCH_BYTES = 1 << 20;
+
 export function countingStream(onBytes: (bytes: number) => void, start = 0): Transform {
   let total = start;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   return new Transform({
-    highWaterMark: 1 << 20,
+    readableHighWaterMark: 4 * BATCH_BYTES,
+    writableHighWaterMark: BATCH_BYTES,
     transform(chunk: Buffer, _encoding, callback) {
       total += chunk.byteLength;
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes < BATCH_BYTES) return callback();
       onBytes(total);
-      callback(null, chunk);
+      const batch = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      callback(null, batch);
+    },
+    flush(callback) {
+      onBytes(total);
+      callback(null, pendingBytes === 0 ? null : Buffer.concat(pending, pendingBytes));
     },
   });
 }
