@@ -6,10 +6,11 @@
  */
 import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process";
 import { Duplex, PassThrough, Readable, type Writable } from "node:stream";
-import { createGunzip, createGzip, constants as zlibConstants } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import { UsageError } from "../../errors.js";
 import { OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD } from "../media-types.js";
 import { LayerError, UnsupportedError } from "./errors.js";
+import { ParallelGzip } from "./parallel-gzip.js";
 
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -57,11 +58,8 @@ export function createCompressor(compression: Compression, level?: number): Dupl
   }
   switch (compression) {
     case "gzip":
-      return createGzip({
-        level: level ?? DEFAULT_LEVELS.gzip,
-        memLevel: 8,
-        strategy: zlibConstants.Z_DEFAULT_STRATEGY,
-      });
+      // Blocks compressed on every core, written as consecutive gzip members (see parallel-gzip.ts).
+      return new ParallelGzip(level ?? DEFAULT_LEVELS.gzip);
     case "zstd":
       // Single-threaded mode: its output depends only on input, level and version.
       return processTransform(requireZstd(), [
