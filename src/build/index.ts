@@ -7,7 +7,9 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { acquireBuildLease } from "../cache/leases.js";
+import { importCacheMount, writeCacheMountLayer } from "../cache/mounts.js";
 import { pruneCache } from "../cache/prune.js";
+import type { CachedLayer } from "../cache/records.js";
 import { CacheRecordStore } from "../cache/records.js";
 import { CacheSource, type CacheSpec, exportCache } from "../cache/remote.js";
 import { readCacheSettings } from "../cache/settings.js";
@@ -135,7 +137,7 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     request,
   );
   const records = await CacheRecordStore.open(request.root);
-  const remote = await openCacheSources(request);
+  const remote = await openCacheSources(request, blobs);
   const solved = await solve(
     graph,
     { ...deps, blobs, records, contextDir: deps.context.dir, remote },
@@ -163,7 +165,9 @@ async function build(request: BuildRequest): Promise<BuildResult> {
   const local = { repository: tags[0]?.ref.repository ?? UNTAGGED_REPOSITORY };
   if (tags.length === 0) await linkImage(repositories, image, local);
   await Promise.all(remote.map((source) => source.close()));
-  for (const spec of request.cacheTo ?? []) await exportBuildCache(request, blobs, spec, graph, solved);
+  await Promise.all(
+    (request.cacheTo ?? []).map((spec) => exportBuildCache(request, blobs, spec, graph, solved)),
+  );
   const size = image.layers.reduce((sum, layer) => sum + layer.size, 0);
   return {
     graph,
@@ -180,7 +184,8 @@ async function build(request: BuildRequest): Promise<BuildResult> {
   };
 }
 
-async function openCacheSources(request: BuildRequest): Promise<CacheSource[]> {
+/** `--cache-from`: opens each cache (a failure is a warning) and puts the cache mounts it carries in place. */
+async function openCacheSources(request: BuildRequest, blobs: ContentStore): Promise<CacheSource[]> {
   const sources: CacheSource[] = [];
   for (const spec of request.cacheFrom ?? []) {
     const id = `cache-from:${spec.ref ?? spec.dir}`;
@@ -190,6 +195,7 @@ async function openCacheSources(request: BuildRequest): Promise<CacheSource[]> {
     try {
       const source = await CacheSource.open(spec, request.insecureRegistries);
       sources.push(source);
+      await importMounts(request, blobs, source);
       request.progress({
         type: "vertex",
         id,
@@ -218,6 +224,57 @@ async function openCacheSources(request: BuildRequest): Promise<CacheSource[]> {
   return sources;
 }
 
+/** Cache mounts an imported cache carries go into empty local cache mount directories. */
+async function importMounts(request: BuildRequest, blobs: ContentStore, source: CacheSource): Promise<void> {
+  for (const [id, layer] of Object.entries(source.document.mounts ?? {})) {
+    try {
+      await source.fetchLayer(layer, blobs);
+      const outcome = await importCacheMount(request.root, blobs, id, layer);
+      request.progress({
+        type: "vertex",
+        id: `cache-mount:${id}`,
+        name: `cache mount ${id}: ${outcome === "imported" ? `imported from ${source.name}` : "local content kept"}`,
+        status: "done",
+        duration: 0,
+      });
+    } catch (error) {
+      request.progress({
+        type: "warning",
+        message: `cache mount ${id} not imported from ${source.name}: ${(error as Error).message}`,
+      });
+    }
+  }
+}
+
+/** `--cache-to …,mount=ID`: the cache mounts that travel with this export, as layers. */
+async function exportMounts(
+  request: BuildRequest,
+  blobs: ContentStore,
+  spec: CacheSpec,
+): Promise<Record<string, CachedLayer>> {
+  const mounts: Record<string, CachedLayer> = {};
+  for (const id of spec.mounts) {
+    try {
+      const layer = await writeCacheMountLayer(request.root, blobs, id, {
+        compression: request.compression,
+        level: request.compressionLevel,
+      });
+      if (layer !== undefined) mounts[id] = layer;
+      else
+        request.progress({
+          type: "warning",
+          message: `cache mount ${id} was never used on this machine; not exported`,
+        });
+    } catch (error) {
+      request.progress({
+        type: "warning",
+        message: `cache mount ${id} not exported: ${(error as Error).message}`,
+      });
+    }
+  }
+  return mounts;
+}
+
 /** `--cache-to`: mode=max exports every stage's records, mode=min those of the target's own chain. */
 async function exportBuildCache(
   request: BuildRequest,
@@ -242,7 +299,8 @@ async function exportBuildCache(
   const started = Date.now();
   request.progress({ type: "vertex", id, name, status: "running", started });
   try {
-    const stats = await exportCache(spec, blobs, records, {}, { insecure: request.insecureRegistries });
+    const mounts = await exportMounts(request, blobs, spec);
+    const stats = await exportCache(spec, blobs, records, mounts, { insecure: request.insecureRegistries });
     request.progress({
       type: "vertex",
       id,

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { GantryError, type GantryErrorOptions } from "../errors.js";
 import type { ExecMount, SourceRef } from "../graph/types.js";
-import { resolveInRoot } from "../image/layer/extract.js";
+import { resolveInRoot } from "../util/root-path.js";
 import type { RuntimeMount } from "./types.js";
 
 const run = promisify(execFile);
@@ -111,13 +111,17 @@ export async function prepareExecMounts(mounts: ExecMount[], ctx: ExecMountConte
 const cacheUsers = new Map<string, number>();
 const cacheLocks = new Map<string, Promise<void>>();
 
+/** The persistent directory of cache mount `id` (also what `--cache-to …,mount=ID` exports). */
+export function cacheMountDir(root: string, id: string): string {
+  return join(root, "cache-mounts", createHash("sha256").update(id).digest("hex"));
+}
+
 async function cacheMount(
   mount: ExecMount,
   ctx: ExecMountContext,
   releases: Array<() => Promise<void>>,
 ): Promise<RuntimeMount> {
-  const id = mount.id || mount.target;
-  const dir = join(ctx.root, "cache-mounts", createHash("sha256").update(id).digest("hex"));
+  const dir = cacheMountDir(ctx.root, mount.id || mount.target);
   const sharing = mount.sharing ?? "shared";
   if (sharing === "private" && (cacheUsers.get(dir) ?? 0) > 0) {
     const fresh = `${dir}.private-${process.pid}-${randomBytes(4).toString("hex")}`;
