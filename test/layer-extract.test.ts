@@ -11,7 +11,8 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type ExtractOptions, extractLayer, resolveInRoot } from "../src/image/layer/extract.js";
+import { type ExtractOptions, extractLayer } from "../src/image/layer/extract.js";
+import { resolveInRoot } from "../src/util/root-path.js";
 
 const isRoot = process.getuid?.() === 0;
 

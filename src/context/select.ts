@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { IgnoreMatcher, type IgnoreMatchState, parseDockerignore } from "../frontend/dockerignore.js";
 import type { CopyOp } from "../graph/types.js";
 import { compareNames } from "../image/layer/entry.js";
+import { resolveInRoot } from "../util/root-path.js";
 import { noSourceFiles, sourceNotFound } from "./errors.js";
-import { resolveInRoot } from "./root-path.js";
 import { parseSourcePattern, type SourcePattern } from "./wildcard.js";
 
 export type SourceEntryType = "file" | "directory" | "symlink" | "fifo" | "character-device" | "block-device";

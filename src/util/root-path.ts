@@ -1,14 +1,27 @@
 /**
- * Paths inside a root directory (a build context, a stage's rootfs, a COPY target) resolved the way a
+ * Paths inside a root directory (a build context, a stage's rootfs, a COPY target, a layer being
+ * extracted, a container's rootfs) resolved the way a
  * process chrooted into that root would see them: every symlink is followed within the root (an absolute
  * target starts again at the root, `..` stops at the root), so a resolved path never leaves the root.
  */
 import type { Stats } from "node:fs";
 import { lstat, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import { CopyError } from "./errors.js";
+import { GantryError } from "../errors.js";
 
 const MAX_LINKS = 255;
+
+/** A path could not be resolved inside its root (a symlink loop). */
+export class RootPathError extends GantryError {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super("PATH_SYMLINK_LOOP", message, {
+      hint: "a symbolic link in the path points back at itself; fix the link",
+    });
+  }
+}
 
 export interface RootPath {
   /** Host path (inside `root`). */
@@ -29,7 +42,7 @@ function components(path: string): string[] {
  * middle are always followed; the last component only when `followFinal`. Components that do not exist
  * are kept literally (`stats` is then undefined).
  */
-export async function resolveInRoot(root: string, path: string, followFinal: boolean): Promise<RootPath> {
+export async function resolveInRoot(root: string, path: string, followFinal = false): Promise<RootPath> {
   const pending = components(path);
   const resolved: string[] = [];
   let links = 0;
@@ -45,7 +58,7 @@ export async function resolveInRoot(root: string, path: string, followFinal: boo
     stats = await lstatOrUndefined(host);
     if (stats?.isSymbolicLink() && (pending.length > 0 || followFinal)) {
       if (++links > MAX_LINKS) {
-        throw new CopyError("COPY_INVALID", `too many levels of symbolic links in ${path}`, { path });
+        throw new RootPathError(`too many levels of symbolic links in ${path}`, path);
       }
       const target = await readlink(host);
       if (target.startsWith("/")) resolved.length = 0;

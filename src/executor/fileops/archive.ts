@@ -12,10 +12,10 @@ import { open } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { CopyError } from "../../context/errors.js";
-import { resolveInRoot } from "../../context/root-path.js";
 import { createDecompressor } from "../../image/layer/compress.js";
 import { normalizeLayerPath } from "../../image/layer/entry.js";
 import { readTar } from "../../image/layer/tar-reader.js";
+import { resolveInRoot } from "../../util/root-path.js";
 import { type Ownership, TargetTree } from "./target-tree.js";
 
 export type ArchiveCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";

@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { CopyError } from "../../context/errors.js";
-import { lstatOrUndefined, resolveInRoot } from "../../context/root-path.js";
+import { lstatOrUndefined, resolveInRoot } from "../../util/root-path.js";
 
 const run = promisify(execFile);
 

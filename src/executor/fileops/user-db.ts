@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { CopyError } from "../../context/errors.js";
-import { resolveInRoot } from "../../context/root-path.js";
+import { resolveInRoot } from "../../util/root-path.js";
 import type { Ownership } from "./target-tree.js";
 
 const NUMERIC = /^[0-9]+$/;

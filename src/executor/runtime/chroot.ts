@@ -7,7 +7,7 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { resolveInRoot } from "../../image/layer/extract.js";
+import { resolveInRoot } from "../../util/root-path.js";
 import type { RunRequest, RunResult, Runtime } from "../types.js";
 import { RuntimeError } from "./errors.js";
 import { containerEnv, HOST_NETWORK_FILES } from "./oci-spec.js";

@@ -6,7 +6,7 @@
  */
 import { lchown, lstat, mkdir, readdir, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { resolveInRoot } from "../../image/layer/extract.js";
+import { resolveInRoot } from "../../util/root-path.js";
 
 /** mkdir -p of `cwd` inside the rootfs; directories created are owned by uid:gid. */
 export async function ensureWorkdir(rootfs: string, cwd: string, uid: number, gid: number): Promise<void> {

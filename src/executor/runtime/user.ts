@@ -4,7 +4,7 @@
  * the supplementary groups that list the user; `user:group` takes the group as given (name or gid).
  */
 import { readFile } from "node:fs/promises";
-import { resolveInRoot } from "../../image/layer/extract.js";
+import { resolveInRoot } from "../../util/root-path.js";
 import { RuntimeError } from "./errors.js";
 
 export interface ResolvedUser {

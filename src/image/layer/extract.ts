@@ -28,6 +28,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { GantryError, type GantryErrorOptions } from "../../errors.js";
+import { resolveInRoot } from "../../util/root-path.js";
 import type { Compression } from "./compress.js";
 import { type LayerEntry, parseWhiteout } from "./entry.js";
 import { readLayer } from "./tar-reader.js";
@@ -146,58 +147,6 @@ export function checkEntryPath(raw: string): string {
 
 function unsafe(path: string, why: string): LayerExtractError {
   return new LayerExtractError("LAYER_UNSAFE_PATH", `layer entry ${JSON.stringify(path)} ${why}`, { path });
-}
-
-/**
- * Resolves `relPath` inside `root` with chroot semantics: symlinks in parent components are followed
- * (absolute targets from `root`, `..` never above `root`); the last component is followed only when
- * `followLast`. Returns the host path and the root-relative path it denotes. Missing components are fine.
- */
-export async function resolveInRoot(
-  root: string,
-  relPath: string,
-  followLast = false,
-): Promise<{ abs: string; rel: string }> {
-  const pending = relPath.split("/").filter((p) => p !== "" && p !== ".");
-  const done: string[] = [];
-  let followed = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === "..") {
-      done.pop();
-      continue;
-    }
-    const candidate = [...done, part];
-    const isLast = pending.length === 0;
-    if (isLast && !followLast) {
-      done.push(part);
-      break;
-    }
-    let target: string | undefined;
-    try {
-      const info = await lstat(join(root, ...candidate));
-      if (info.isSymbolicLink()) target = await readlink(join(root, ...candidate));
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    if (target === undefined) {
-      done.push(part);
-      continue;
-    }
-    if (++followed > MAX_SYMLINKS) {
-      throw new LayerExtractError(
-        "LAYER_SYMLINK_LOOP",
-        `too many symlinks resolving ${JSON.stringify(relPath)}`,
-        {
-          path: relPath,
-        },
-      );
-    }
-    if (target.startsWith("/")) done.length = 0;
-    pending.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
-  }
-  const rel = done.join("/");
-  return { abs: rel === "" ? root : join(root, rel), rel };
 }
 
 /** Resolves the parent of `path` inside the root and makes sure it is a directory (creating it). */
