@@ -5,7 +5,9 @@
  * `--chmod`/`--chown` overrides. The per-file list lets a cache miss name the file that changed. Content
  * is hashed streaming, a few files at a time, and not at all when the stat cache knows the file.
  */
+
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../cache/key.js";
 import type { IgnoreMatcher } from "../frontend/dockerignore.js";
 import type { CopyOp } from "../graph/types.js";
 import type { Digest } from "../image/store-types.js";
@@ -57,16 +59,6 @@ export interface SourcesDigest {
 }
 
 type Canonical = string | number | boolean | null | Canonical[] | { [key: string]: Canonical };
-
-/** JSON with object keys sorted, no whitespace. */
-export function canonicalJson(value: Canonical): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 function sha256(text: string): Digest {
   return `sha256:${createHash("sha256").update(text).digest("hex")}` as Digest;
