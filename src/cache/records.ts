@@ -47,12 +47,17 @@ export class CacheRecordStore {
     return join(this.dir, "records", `${digestHex(key)}.json`);
   }
 
-  async get(key: CacheKey): Promise<CacheRecord | undefined> {
+  /**
+   * The record of `key`. Reading it counts as a use (its mtime is the LRU clock `gantry prune` goes by)
+   * unless `touch` is false, as when a miss is only being explained against it.
+   */
+  async get(key: CacheKey, options: { touch?: boolean } = {}): Promise<CacheRecord | undefined> {
     try {
       const record = JSON.parse(await readFile(this.recordPath(key), "utf8")) as CacheRecord;
-      // Touch: `gantry prune` removes least recently used records first.
-      const now = new Date();
-      await utimes(this.recordPath(key), now, now).catch(() => {});
+      if (options.touch !== false) {
+        const now = new Date();
+        await utimes(this.recordPath(key), now, now).catch(() => {});
+      }
       return record;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;

@@ -338,7 +338,8 @@ class Solver {
   /** The closest earlier record of the same step: the last one built here, else one an imported cache has. */
   private async previousRecord(identity: string): Promise<CacheRecord | undefined> {
     const lastKey = await this.deps.records.lastKeyFor(identity);
-    const local = lastKey === undefined ? undefined : await this.deps.records.get(lastKey);
+    const local =
+      lastKey === undefined ? undefined : await this.deps.records.get(lastKey, { touch: false });
     if (local !== undefined) return local;
     for (const source of this.deps.remote ?? []) {
       const found = source.byIdentity(identity);
