@@ -5,8 +5,8 @@
  * timestamp comes from the cache records (clamped by SOURCE_DATE_EPOCH), so a fully cached rebuild gives
  * the same digest.
  */
-import { OCI_CONFIG, OCI_MANIFEST } from "../image/media-types.js";
-import type { ContainerConfig, HistoryEntry, ImageConfig, ImageManifest } from "../image/oci-types.js";
+import { linkStoredImage, storeImageDocuments } from "../image/image-builder.js";
+import type { ContainerConfig, HistoryEntry, ImageConfig } from "../image/oci-types.js";
 import type { BlobStore, Descriptor, RepositoryStore } from "../image/store-types.js";
 import type { StageResult } from "./solver.js";
 
@@ -27,7 +27,6 @@ export interface ExportedImage {
   config: Descriptor;
   layers: Descriptor[];
   imageConfig: ImageConfig;
-  manifestBytes: Buffer;
 }
 
 /** Builds the config + manifest documents and stores them as blobs (nothing is linked yet). */
@@ -55,30 +54,13 @@ export async function writeImageDocuments(
     rootfs: { type: "layers", diff_ids: result.layers.map((layer) => layer.diffId) },
     history,
   };
-  const configBytes = Buffer.from(JSON.stringify(imageConfig));
-  const configInfo = await blobs.writeBytes(configBytes);
-  const config: Descriptor = { mediaType: OCI_CONFIG, digest: configInfo.digest, size: configInfo.size };
   const layers: Descriptor[] = result.layers.map((layer) => ({
     mediaType: layer.mediaType,
     digest: layer.digest,
     size: layer.size,
   }));
-  const manifestDocument: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config,
-    layers,
-    ...(options.annotations === undefined ? {} : { annotations: sorted(options.annotations) }),
-  };
-  const manifestBytes = Buffer.from(JSON.stringify(manifestDocument));
-  const manifestInfo = await blobs.writeBytes(manifestBytes);
-  return {
-    manifest: { mediaType: OCI_MANIFEST, digest: manifestInfo.digest, size: manifestInfo.size },
-    config,
-    layers,
-    imageConfig,
-    manifestBytes,
-  };
+  const stored = await storeImageDocuments(blobs, imageConfig, layers, options.annotations);
+  return { ...stored, imageConfig };
 }
 
 /** Links the image into `target.repository` and sets the tag. */
@@ -87,10 +69,7 @@ export async function linkImage(
   image: ExportedImage,
   target: ExportTarget,
 ): Promise<void> {
-  for (const descriptor of [image.config, ...image.layers])
-    await repositories.linkBlob(target.repository, descriptor.digest);
-  await repositories.linkManifest(target.repository, { ...image.manifest, pushedAt: Date.now() });
-  if (target.tag !== undefined) await repositories.setTag(target.repository, target.tag, image.manifest);
+  await linkStoredImage(repositories, image, target.repository, target.tag);
 }
 
 function orderedHistory(entry: HistoryEntry): HistoryEntry {
@@ -100,11 +79,5 @@ function orderedHistory(entry: HistoryEntry): HistoryEntry {
   if (entry.created_by !== undefined) out.created_by = entry.created_by;
   if (entry.comment !== undefined) out.comment = entry.comment;
   if (entry.empty_layer) out.empty_layer = true;
-  return out;
-}
-
-function sorted(record: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key]!;
   return out;
 }

@@ -105,33 +105,60 @@ export async function writeImage(
     if (info === undefined || info.size !== layer.size) throw new BlobUnknownError(layer.digest);
   }
   const imageConfig = buildImageConfig(input);
-  const configInfo = await blobs.writeBytes(Buffer.from(JSON.stringify(imageConfig)));
-  const config: Descriptor = { mediaType: OCI_CONFIG, digest: configInfo.digest, size: configInfo.size };
   const layers: Descriptor[] = input.layers.map((layer) => ({
     mediaType: layer.mediaType,
     digest: layer.digest,
     size: layer.size,
   }));
+  const stored = await storeImageDocuments(blobs, imageConfig, layers, input.annotations);
+  await linkStoredImage(repositories, stored, input.repository, input.tag);
+  return { repository: input.repository, tag: input.tag, ...stored, imageConfig };
+}
+
+export interface StoredImageDocuments {
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
+/** Stores an image config and its OCI manifest as blobs (nothing is linked into a repository yet). */
+export async function storeImageDocuments(
+  blobs: BlobStore,
+  imageConfig: ImageConfig,
+  layers: Descriptor[],
+  annotations?: Record<string, string>,
+): Promise<StoredImageDocuments> {
+  const configInfo = await blobs.writeBytes(Buffer.from(JSON.stringify(imageConfig)));
+  const config: Descriptor = { mediaType: OCI_CONFIG, digest: configInfo.digest, size: configInfo.size };
   const manifestDocument: ImageManifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config,
     layers,
-    ...(input.annotations === undefined ? {} : { annotations: sortedRecord(input.annotations) }),
+    ...(annotations === undefined ? {} : { annotations: sortedRecord(annotations) }),
   };
   const manifestInfo = await blobs.writeBytes(Buffer.from(JSON.stringify(manifestDocument)));
-  const manifest: Descriptor = {
-    mediaType: OCI_MANIFEST,
-    digest: manifestInfo.digest,
-    size: manifestInfo.size,
+  return {
+    manifest: { mediaType: OCI_MANIFEST, digest: manifestInfo.digest, size: manifestInfo.size },
+    config,
+    layers,
   };
+}
 
-  // Blobs first, then the manifest, then the tag: a reader never sees a tag whose content is missing.
-  for (const descriptor of [config, ...layers])
-    await repositories.linkBlob(input.repository, descriptor.digest);
-  await repositories.linkManifest(input.repository, { ...manifest, pushedAt: Date.now() });
-  if (input.tag !== undefined) await repositories.setTag(input.repository, input.tag, manifest);
-  return { repository: input.repository, tag: input.tag, manifest, config, layers, imageConfig };
+/**
+ * Links a stored image into `repository` and sets `tag`: blobs first, then the manifest, then the tag, so
+ * a reader never sees a tag whose content is missing.
+ */
+export async function linkStoredImage(
+  repositories: RepositoryStore,
+  image: StoredImageDocuments,
+  repository: string,
+  tag?: string,
+): Promise<void> {
+  for (const descriptor of [image.config, ...image.layers])
+    await repositories.linkBlob(repository, descriptor.digest);
+  await repositories.linkManifest(repository, { ...image.manifest, pushedAt: Date.now() });
+  if (tag !== undefined) await repositories.setTag(repository, tag, image.manifest);
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
