@@ -5,98 +5,33 @@
  * records. A miss runs the op on a snapshot, turns the snapshot's diff into a layer (one streaming pass) and
  * records it. The first failure cancels everything still running.
  */
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { explainMiss } from "../cache/explain.js";
-import type { CacheKey, CacheKeyInputs, CanonicalValue } from "../cache/key.js";
+import type { CacheKey, CacheKeyInputs } from "../cache/key.js";
 import { cacheKeyOf } from "../cache/key.js";
-import type { CacheRecord, CacheRecordStore } from "../cache/records.js";
-import type { CacheSource } from "../cache/remote.js";
-import type { SourceLocation } from "../errors.js";
-import type { SourceRange } from "../frontend/ast.js";
-import type { BuildGraph, CopyOp, ExecMount, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
-import type { Compression } from "../image/layer/compress.js";
+import type { CacheRecord } from "../cache/records.js";
+import type { BuildGraph, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
 import { writeLayer } from "../image/layer/layer-writer.js";
-import type { ContainerConfig, HistoryEntry, Platform } from "../image/oci-types.js";
-import type { BlobStore, Digest } from "../image/store-types.js";
+import type { HistoryEntry } from "../image/oci-types.js";
 import { BuildCanceledError, BuildStepError } from "./errors.js";
+import { writeInlineFiles } from "./inline-files.js";
 import { Limiter } from "./limiter.js";
 import { LineSplitter, type ProgressSink, type VertexEvent } from "./progress.js";
-import type { ActiveSnapshot, LayerRef, Runtime, RuntimeMount, Snapshotter } from "./types.js";
+import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
+import { copyInputs, execInputs, platformKey } from "./step-inputs.js";
+import type { ActiveSnapshot, LayerRef } from "./types.js";
 import { mkdirInRoot } from "./workdir.js";
 
-/** A directory COPY reads from, with the ignore rules that apply to it (the context's .dockerignore). */
-export interface CopySourceRoot {
-  root: string;
-  /** True for the build context (its .dockerignore applies). */
-  isContext: boolean;
-}
+export type {
+  CopySourceRoot,
+  FileOps,
+  MountPreparer,
+  SolveOptions,
+  SolveResult,
+  SolverDeps,
+  StageResult,
+} from "./solver-types.js";
 
-/** COPY/ADD, provided by src/context + src/executor/fileops. */
-export interface FileOps {
-  /** Content digest of what `op` selects from `source`, and per-file digests (for explaining misses). */
-  digest(op: CopyOp, source: CopySourceRoot): Promise<{ digest: Digest; files: Record<string, string> }>;
-  /** Writes what `op` selects into `targetRoot`; names in --chown resolve in `userDbRoot`. */
-  apply(op: CopyOp, source: CopySourceRoot, targetRoot: string, userDbRoot: string): Promise<void>;
-}
-
-/** RUN --mount, provided by src/executor/mounts.ts. */
-export type MountPreparer = (
-  mounts: ExecMount[],
-  rootfs: string,
-  resolveFrom: (from: SourceRef) => Promise<{ rootfs: string; release(): Promise<void> }>,
-) => Promise<{ mounts: RuntimeMount[]; env: string[]; release(): Promise<void> }>;
-
-export interface SolverDeps {
-  blobs: BlobStore;
-  records: CacheRecordStore;
-  snapshotter: Snapshotter;
-  runtime: Runtime;
-  files: FileOps;
-  mounts: MountPreparer;
-  /** Absolute path of the build context. */
-  contextDir: string;
-  /** Imported caches (`--cache-from`), asked after the local records, in order. */
-  remote?: CacheSource[];
-}
-
-export interface SolveOptions {
-  noCache: boolean;
-  compression: Compression;
-  compressionLevel?: number;
-  sourceDateEpoch?: number;
-  /** Prefix of step identities in the cache (which Dockerfile/target), for explaining misses. */
-  identity: string;
-  progress: ProgressSink;
-  /** Concurrent RUN steps (default: 2). */
-  runLimit?: number;
-  signal?: AbortSignal;
-  /** Maps a step's source range to a location for error messages (file, line, caret). */
-  locate?: (range: SourceRange) => SourceLocation;
-}
-
-/** The filesystem and metadata a stage ends with. */
-export interface StageResult {
-  index: number;
-  layers: LayerRef[];
-  key: CacheKey;
-  config: ContainerConfig;
-  history: HistoryEntry[];
-  platform: Platform;
-  /** MAINTAINER, when the build set one. */
-  author?: string;
-}
-
-export interface SolveResult {
-  target: StageResult;
-  stages: Map<number, StageResult>;
-  steps: number;
-  cached: number;
-  /** Every cache record this build used or made, with its stage (for `--cache-to`). */
-  records: Array<{ stage: number; record: CacheRecord }>;
-}
-
+/** What one step leaves behind for the next. */
 interface StepOutcome {
   key: CacheKey;
   layer: LayerRef | null;
@@ -267,7 +202,7 @@ class Solver {
         files = selected.files;
         inputs = copyInputs(step.op, state.key, selected.digest);
       } else if (step.op.kind === "exec") {
-        inputs = await this.execInputs(step.op, state.key);
+        inputs = await execInputs(step.op, state.key, (from) => this.sourceKey(from));
       } else {
         inputs = { kind: "mkdir", parent: state.key, path: step.mkdir!, user: step.config.User ?? "" };
       }
@@ -338,8 +273,7 @@ class Solver {
   /** The closest earlier record of the same step: the last one built here, else one an imported cache has. */
   private async previousRecord(identity: string): Promise<CacheRecord | undefined> {
     const lastKey = await this.deps.records.lastKeyFor(identity);
-    const local =
-      lastKey === undefined ? undefined : await this.deps.records.get(lastKey, { touch: false });
+    const local = lastKey === undefined ? undefined : await this.deps.records.get(lastKey, { touch: false });
     if (local !== undefined) return local;
     for (const source of this.deps.remote ?? []) {
       const found = source.byIdentity(identity);
@@ -426,46 +360,6 @@ class Solver {
     }
   }
 
-  private async execInputs(op: ExecOp, parent: CacheKey): Promise<CacheKeyInputs> {
-    const mounts: CanonicalValue[] = [];
-    for (const mount of op.mounts) {
-      // Secrets and ssh sockets are keyed by id only: their contents never reach a key.
-      const entry: Record<string, CanonicalValue | undefined> = {
-        type: mount.type,
-        target: mount.target,
-        source: mount.source,
-        readonly: mount.readonly,
-        id: mount.id,
-        sharing: mount.sharing,
-        required: mount.required,
-        env: mount.env,
-        size: mount.size,
-        mode: mount.mode,
-        uid: mount.uid,
-        gid: mount.gid,
-      };
-      if (mount.from !== undefined && mount.type === "bind") entry.from = await this.sourceKey(mount.from);
-      else if (mount.from !== undefined) entry.from = sourceLabel(mount.from);
-      mounts.push(entry);
-    }
-    return {
-      kind: "exec",
-      parent,
-      args: op.args,
-      env: op.env,
-      user: op.user,
-      cwd: op.cwd,
-      network: op.network,
-      security: op.security,
-      mounts,
-      inlineFiles: (op.inlineFiles ?? []).map((file) => ({
-        path: file.path,
-        content: file.content,
-        mode: file.mode,
-      })),
-    };
-  }
-
   /** The key of what a bind mount reads: another stage's result, an image, or the context's content. */
   private async sourceKey(from: SourceRef): Promise<string> {
     if (from.kind === "stage") return (await this.stage(from.index)).key;
@@ -520,53 +414,6 @@ class Solver {
   private emit(event: Parameters<ProgressSink>[0]): void {
     this.options.progress(event);
   }
-}
-
-/** RUN heredoc scripts (`/dev/pipes/<name>`): written to a private temp dir and bind-mounted read-only. */
-async function writeInlineFiles(
-  files: Array<{ path: string; content: string; mode: number }>,
-): Promise<{ mounts: RuntimeMount[]; release(): Promise<void> }> {
-  if (files.length === 0) return { mounts: [], release: async () => {} };
-  const dir = await mkdtemp(join(tmpdir(), "gantry-inline-"));
-  const mounts: RuntimeMount[] = [];
-  for (const [i, file] of files.entries()) {
-    const host = join(dir, String(i));
-    await writeFile(host, file.content, { mode: file.mode });
-    await chmod(host, file.mode);
-    mounts.push({ type: "bind", source: host, target: file.path, readonly: true });
-  }
-  return { mounts, release: () => rm(dir, { recursive: true, force: true }) };
-}
-
-function copyInputs(op: CopyOp, parent: CacheKey, sources: Digest): CacheKeyInputs {
-  return {
-    kind: "copy",
-    // `--link` layers do not depend on what is below them.
-    parent: op.link ? undefined : parent,
-    instruction: op.instruction,
-    from: sourceLabel(op.from),
-    sources,
-    dest: op.dest,
-    workdir: op.workdir,
-    chown: op.chown,
-    chmod: op.chmod,
-    link: op.link,
-    parents: op.parents,
-    excludes: op.excludes,
-    checksum: op.checksum,
-    unpack: op.unpack,
-    keepGitDir: op.keepGitDir,
-  };
-}
-
-function sourceLabel(from: SourceRef): string {
-  if (from.kind === "stage") return `stage:${from.index}`;
-  if (from.kind === "image") return `image:${from.image.manifestDigest}`;
-  return from.kind;
-}
-
-function platformKey(platform: Platform): string {
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/");
 }
 
 export function stageLabel(stage: StageNode): string {

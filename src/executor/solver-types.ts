@@ -1,0 +1,87 @@
+/**
+ * The solver's contracts: what it needs from the rest of the executor (`SolverDeps`: stores, snapshotter,
+ * runtime, COPY/ADD file ops, RUN mount preparation, imported caches), how it is told to run
+ * (`SolveOptions`), and what it returns (`StageResult` per stage, `SolveResult`).
+ */
+import type { CacheKey } from "../cache/key.js";
+import type { CacheRecord, CacheRecordStore } from "../cache/records.js";
+import type { CacheSource } from "../cache/remote.js";
+import type { SourceLocation } from "../errors.js";
+import type { SourceRange } from "../frontend/ast.js";
+import type { CopyOp, ExecMount, SourceRef } from "../graph/types.js";
+import type { Compression } from "../image/layer/compress.js";
+import type { ContainerConfig, HistoryEntry, Platform } from "../image/oci-types.js";
+import type { BlobStore, Digest } from "../image/store-types.js";
+import type { ProgressSink } from "./progress.js";
+import type { LayerRef, Runtime, RuntimeMount, Snapshotter } from "./types.js";
+
+/** A directory COPY reads from, with the ignore rules that apply to it (the context's .dockerignore). */
+export interface CopySourceRoot {
+  root: string;
+  /** True for the build context (its .dockerignore applies). */
+  isContext: boolean;
+}
+
+/** COPY/ADD, provided by src/context + src/executor/fileops. */
+export interface FileOps {
+  /** Content digest of what `op` selects from `source`, and per-file digests (for explaining misses). */
+  digest(op: CopyOp, source: CopySourceRoot): Promise<{ digest: Digest; files: Record<string, string> }>;
+  /** Writes what `op` selects into `targetRoot`; names in --chown resolve in `userDbRoot`. */
+  apply(op: CopyOp, source: CopySourceRoot, targetRoot: string, userDbRoot: string): Promise<void>;
+}
+
+/** RUN --mount, provided by src/executor/mounts.ts. */
+export type MountPreparer = (
+  mounts: ExecMount[],
+  rootfs: string,
+  resolveFrom: (from: SourceRef) => Promise<{ rootfs: string; release(): Promise<void> }>,
+) => Promise<{ mounts: RuntimeMount[]; env: string[]; release(): Promise<void> }>;
+
+export interface SolverDeps {
+  blobs: BlobStore;
+  records: CacheRecordStore;
+  snapshotter: Snapshotter;
+  runtime: Runtime;
+  files: FileOps;
+  mounts: MountPreparer;
+  /** Absolute path of the build context. */
+  contextDir: string;
+  /** Imported caches (`--cache-from`), asked after the local records, in order. */
+  remote?: CacheSource[];
+}
+
+export interface SolveOptions {
+  noCache: boolean;
+  compression: Compression;
+  compressionLevel?: number;
+  sourceDateEpoch?: number;
+  /** Prefix of step identities in the cache (which Dockerfile/target), for explaining misses. */
+  identity: string;
+  progress: ProgressSink;
+  /** Concurrent RUN steps (default: 2). */
+  runLimit?: number;
+  signal?: AbortSignal;
+  /** Maps a step's source range to a location for error messages (file, line, caret). */
+  locate?: (range: SourceRange) => SourceLocation;
+}
+
+/** The filesystem and metadata a stage ends with. */
+export interface StageResult {
+  index: number;
+  layers: LayerRef[];
+  key: CacheKey;
+  config: ContainerConfig;
+  history: HistoryEntry[];
+  platform: Platform;
+  /** MAINTAINER, when the build set one. */
+  author?: string;
+}
+
+export interface SolveResult {
+  target: StageResult;
+  stages: Map<number, StageResult>;
+  steps: number;
+  cached: number;
+  /** Every cache record this build used or made, with its stage (for `--cache-to`). */
+  records: Array<{ stage: number; record: CacheRecord }>;
+}
