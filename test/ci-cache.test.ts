@@ -83,6 +83,8 @@ describe.skipIf(!enabled)("two CI runners sharing a registry cache", () => {
     expect(rebuilt(result.events)).toEqual([]);
     expect(finalSteps(result.events).size).toBe(13);
     expect(result.digest).toBe(digestA);
+    // COPY --from was keyed by the source digests runner A remembered: no stage was unpacked to hash it.
+    expect(await readdir(join(b.root, "snapshots", "layers")).catch(() => [])).toEqual([]);
   });
 
   it("touching every mtime in B's checkout keeps it fully cached", async () => {

@@ -13,6 +13,7 @@ import type { CachedLayer } from "../cache/records.js";
 import { CacheRecordStore } from "../cache/records.js";
 import { CacheSource, type CacheSpec, exportCache } from "../cache/remote.js";
 import { readCacheSettings } from "../cache/settings.js";
+import { SourceMemoStore } from "../cache/source-memo.js";
 import { linkImage, writeImageDocuments } from "../executor/export.js";
 import type { ProgressSink } from "../executor/progress.js";
 import { type SolveResult, solve } from "../executor/solver.js";
@@ -140,7 +141,14 @@ async function build(request: BuildRequest): Promise<BuildResult> {
   const remote = await openCacheSources(request, blobs);
   const solved = await solve(
     graph,
-    { ...deps, blobs, records, contextDir: deps.context.dir, remote },
+    {
+      ...deps,
+      blobs,
+      records,
+      contextDir: deps.context.dir,
+      remote,
+      sourceMemos: await SourceMemoStore.open(request.root),
+    },
     {
       noCache: request.noCache,
       compression: request.compression,

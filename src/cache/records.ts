@@ -30,6 +30,8 @@ export interface CacheRecord {
   name: string;
   /** Which step of which Dockerfile this was (stage + position), to explain a later miss of the same step. */
   identity?: string;
+  /** COPY --from a stage or image: the source digest by source state + op (see source-memo.ts). */
+  sourceMemo?: { memo: Digest; digest: Digest };
   createdAt: string;
 }
 

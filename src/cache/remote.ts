@@ -206,6 +206,8 @@ export class CacheSource {
   private readonly byKey: Map<CacheKey, CacheRecord>;
   private readonly latestByIdentity = new Map<string, CacheRecord>();
   private readonly fetching = new Map<Digest, Promise<void>>();
+  private readonly sourceDigests = new Map<Digest, Digest>();
+  private readonly fetchLimiter = new Limiter(6);
 
   private constructor(
     readonly name: string,
@@ -214,11 +216,18 @@ export class CacheSource {
   ) {
     this.byKey = new Map(document.records.map((record) => [record.key, record]));
     for (const record of document.records) {
+      if (record.sourceMemo !== undefined)
+        this.sourceDigests.set(record.sourceMemo.memo, record.sourceMemo.digest);
       if (record.identity === undefined) continue;
       const seen = this.latestByIdentity.get(record.identity);
       if (seen === undefined || seen.createdAt < record.createdAt)
         this.latestByIdentity.set(record.identity, record);
     }
+  }
+
+  /** A COPY --from source digest runner A remembered (see source-memo.ts). */
+  sourceDigest(memo: Digest): Digest | undefined {
+    return this.sourceDigests.get(memo);
   }
 
   /** The newest record of a step identity (to explain a miss on a runner that never built it). */
@@ -246,7 +255,7 @@ export class CacheSource {
     if ((await into.stat(layer.digest)) !== undefined) return;
     let pending = this.fetching.get(layer.digest);
     if (pending === undefined) {
-      pending = this.location.fetchBlob(layer, into);
+      pending = this.fetchLimiter.run(() => this.location.fetchBlob(layer, into));
       this.fetching.set(layer.digest, pending);
     }
     await pending;

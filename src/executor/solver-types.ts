@@ -6,6 +6,7 @@
 import type { CacheKey } from "../cache/key.js";
 import type { CacheRecord, CacheRecordStore } from "../cache/records.js";
 import type { CacheSource } from "../cache/remote.js";
+import type { SourceMemoStore } from "../cache/source-memo.js";
 import type { SourceLocation } from "../errors.js";
 import type { SourceRange } from "../frontend/ast.js";
 import type { CopyOp, ExecMount, SourceRef } from "../graph/types.js";
@@ -48,6 +49,8 @@ export interface SolverDeps {
   contextDir: string;
   /** Imported caches (`--cache-from`), asked after the local records, in order. */
   remote?: CacheSource[];
+  /** COPY --from source digests by source state + op (src/cache/source-memo.ts); none: always hash. */
+  sourceMemos?: SourceMemoStore;
 }
 
 export interface SolveOptions {

@@ -9,9 +9,11 @@ import { explainMiss } from "../cache/explain.js";
 import type { CacheKey, CacheKeyInputs } from "../cache/key.js";
 import { cacheKeyOf } from "../cache/key.js";
 import type { CacheRecord } from "../cache/records.js";
-import type { BuildGraph, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
+import { type SourceMemo, sourceMemoKey } from "../cache/source-memo.js";
+import type { BuildGraph, CopyOp, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
 import { writeLayer } from "../image/layer/layer-writer.js";
 import type { HistoryEntry } from "../image/oci-types.js";
+import type { Digest } from "../image/store-types.js";
 import { BuildCanceledError, BuildStepError } from "./errors.js";
 import { writeInlineFiles } from "./inline-files.js";
 import { Limiter } from "./limiter.js";
@@ -54,6 +56,7 @@ class Solver {
   private steps = 0;
   private cached = 0;
   private readonly used: Array<{ stage: number; record: CacheRecord }> = [];
+  private readonly fetches: Array<Promise<void>> = [];
   private firstError: unknown;
 
   constructor(
@@ -70,6 +73,7 @@ class Solver {
     const settled = await Promise.allSettled(this.graph.order.map((index) => this.stage(index)));
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failure !== undefined) throw this.firstError ?? failure.reason;
+    await this.layersFetched();
     const stages = new Map<number, StageResult>();
     for (const [i, s] of settled.entries()) {
       if (s.status === "fulfilled") stages.set(this.graph.order[i]!, s.value);
@@ -195,18 +199,28 @@ class Solver {
     let inputs: CacheKeyInputs;
     let files: Record<string, string> | undefined;
     let source: { root: CopySourceRoot; release(): Promise<void> } | undefined;
+    let sourceMemo: SourceMemo | undefined;
     try {
       if (step.op.kind === "copy") {
-        source = await this.copySource(step.op.from);
-        const selected = await this.deps.files.digest(step.op, source.root);
-        files = selected.files;
-        inputs = copyInputs(step.op, state.key, selected.digest);
+        // COPY --from a stage/image: a remembered digest spares unpacking the source (source-memo.ts).
+        const memo = await this.sourceMemoKey(step.op);
+        const known = memo === undefined || this.options.noCache ? undefined : await this.knownSource(memo);
+        let digest = known;
+        if (digest === undefined) {
+          source = await this.copySource(step.op.from);
+          const selected = await this.deps.files.digest(step.op, source.root);
+          files = selected.files;
+          digest = selected.digest;
+        }
+        if (memo !== undefined) sourceMemo = { memo, digest };
+        if (memo !== undefined && known === undefined) await this.deps.sourceMemos?.put(sourceMemo!);
+        inputs = copyInputs(step.op, state.key, digest);
       } else if (step.op.kind === "exec") {
         inputs = await execInputs(step.op, state.key, (from) => this.sourceKey(from));
       } else {
         inputs = { kind: "mkdir", parent: state.key, path: step.mkdir!, user: step.config.User ?? "" };
       }
-      const key = cacheKeyOf(inputs);
+      let key = cacheKeyOf(inputs);
       vertex.cacheKey = key;
       const identity = `${this.options.identity}/${stage.name ?? stage.index}/${position}`;
       if (!this.options.noCache) {
@@ -219,6 +233,19 @@ class Solver {
           return { key, layer: hit.layer, created: hit.createdAt };
         }
       }
+      if (step.op.kind === "copy" && source === undefined) {
+        source = await this.copySource(step.op.from);
+        const selected = await this.deps.files.digest(step.op, source.root);
+        files = selected.files;
+        if (sourceMemo !== undefined && selected.digest !== sourceMemo.digest) {
+          // A stale memo (the source stage was rebuilt differently): key by what is really there.
+          sourceMemo = { memo: sourceMemo.memo, digest: selected.digest };
+          await this.deps.sourceMemos?.put(sourceMemo);
+          inputs = copyInputs(step.op, state.key, selected.digest);
+          key = cacheKeyOf(inputs);
+          vertex.cacheKey = key;
+        }
+      }
       vertex.miss = explainMiss(await this.previousRecord(identity), { inputs, files });
       this.emit({ ...vertex });
 
@@ -226,6 +253,7 @@ class Solver {
       const created = clampTime(new Date(), this.options.sourceDateEpoch);
       const record: CacheRecord = { key, inputs, layer, name: step.name, identity, createdAt: created };
       if (files !== undefined) record.files = files;
+      if (sourceMemo !== undefined) record.sourceMemo = sourceMemo;
       await this.deps.records.put(record);
       this.used.push({ stage: stage.index, record });
       await this.deps.records.setLastKey(identity, key);
@@ -263,11 +291,34 @@ class Solver {
     for (const source of this.deps.remote ?? []) {
       const remote = source.lookup(key);
       if (remote === undefined) continue;
-      if (remote.layer !== null) await source.fetchLayer(remote.layer, this.deps.blobs);
+      // Fetched in the background: only a step that runs on top, a view or the end of the build waits.
+      if (remote.layer !== null) this.fetching(source.fetchLayer(remote.layer, this.deps.blobs));
       await this.deps.records.put(remote);
       return remote;
     }
     return undefined;
+  }
+
+  private fetching(pending: Promise<void>): void {
+    pending.catch(() => {}); // observed by layersFetched()
+    this.fetches.push(pending);
+  }
+
+  /** Waits for the layers cache hits are still downloading. */
+  private async layersFetched(): Promise<void> {
+    await Promise.all(this.fetches);
+  }
+
+  /** The memo key of a COPY reading a stage or image; undefined for the context. */
+  private async sourceMemoKey(op: CopyOp): Promise<Digest | undefined> {
+    if (this.deps.sourceMemos === undefined) return undefined;
+    if (op.from.kind === "stage") return sourceMemoKey(op, (await this.stage(op.from.index)).key);
+    if (op.from.kind === "image") return sourceMemoKey(op, op.from.image.manifestDigest);
+    return undefined;
+  }
+
+  private knownSource(memo: Digest): Promise<Digest | undefined> {
+    return this.deps.sourceMemos!.get(memo, this.deps.remote);
   }
 
   /** The closest earlier record of the same step: the last one built here, else one an imported cache has. */
@@ -288,6 +339,7 @@ class Solver {
     source: { root: CopySourceRoot } | undefined,
   ): Promise<LayerRef | null> {
     const op = step.op;
+    await this.layersFetched();
     const snapshot: ActiveSnapshot =
       op.kind === "copy" && op.link
         ? await this.deps.snapshotter.scratch()
@@ -391,6 +443,7 @@ class Solver {
   }
 
   private async view(from: SourceRef): Promise<{ rootfs: string; release(): Promise<void> }> {
+    await this.layersFetched();
     if (from.kind === "context") return { rootfs: this.deps.contextDir, release: async () => {} };
     if (from.kind === "stage") return this.deps.snapshotter.view((await this.stage(from.index)).layers);
     if (from.kind === "image") {
