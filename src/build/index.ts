@@ -17,8 +17,6 @@ import { SourceMemoStore } from "../cache/source-memo.js";
 import { linkImage, writeImageDocuments } from "../executor/export.js";
 import type { ProgressSink } from "../executor/progress.js";
 import { type SolveResult, solve } from "../executor/solver.js";
-import { buildAst } from "../frontend/ast-build.js";
-import { parseDockerfile } from "../frontend/parse.js";
 import { locationOf } from "../frontend/validate-location.js";
 import { compileGraph } from "../graph/compile.js";
 import type { BuildGraph, SourceRef } from "../graph/types.js";
@@ -29,6 +27,7 @@ import { parseImageReference } from "../image/reference.js";
 import { FsRepositoryStore } from "../image/repository-store.js";
 import type { Descriptor, Digest } from "../image/store-types.js";
 import { type BuildDepsOptions, openBuildDeps } from "./deps.js";
+import { loadDockerfile } from "./dockerfile-cache.js";
 import { createImageResolver } from "./resolver.js";
 
 /** Where an image built without -t is linked (untagged), so `REPO@DIGEST` still names it. */
@@ -105,8 +104,7 @@ export async function runBuild(request: BuildRequest): Promise<BuildResult> {
 
 async function build(request: BuildRequest): Promise<BuildResult> {
   const started = Date.now();
-  const raw = parseDockerfile(request.dockerfile.text, request.dockerfile.file);
-  const ast = buildAst(raw);
+  const { ast, lines } = await loadDockerfile(request.root, request.dockerfile.text, request.dockerfile.file);
   const tags = request.tags.map((tag) => ({ text: tag, ref: parseImageReference(tag) }));
   const blobs = await ContentStore.open(request.root);
   const repositories = await FsRepositoryStore.open(request.root);
@@ -122,7 +120,7 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     platform: request.platform,
     buildPlatform: request.buildPlatform,
     resolveImage,
-    sourceLines: raw.lines,
+    sourceLines: lines,
   });
   for (const name of graph.unusedBuildArgs) {
     request.progress({
@@ -159,7 +157,7 @@ async function build(request: BuildRequest): Promise<BuildResult> {
       progress: request.progress,
       runLimit: Math.max(1, availableParallelism()),
       signal: request.signal,
-      locate: (range) => locationOf({ file: raw.file, lines: raw.lines }, range),
+      locate: (range) => locationOf({ file: ast.file, lines }, range),
     },
   );
   await deps.context.save();

@@ -8,8 +8,6 @@
  */
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { uploadBlob } from "../client/blob-upload.js";
-import { RegistryClient } from "../client/registry-client.js";
 import { UsageError } from "../errors.js";
 import { Limiter } from "../executor/limiter.js";
 import { writeFileAtomic, writeStreamAtomic } from "../image/atomic-file.js";
@@ -107,11 +105,16 @@ interface CacheLocation {
   close(): Promise<void>;
 }
 
-function openLocation(spec: CacheSpec, insecure: boolean): CacheLocation {
+async function openLocation(spec: CacheSpec, insecure: boolean): Promise<CacheLocation> {
   return spec.type === "registry" ? registryLocation(spec.ref!, insecure) : layoutLocation(spec.dir!);
 }
 
-function registryLocation(refText: string, insecure: boolean): CacheLocation {
+async function registryLocation(refText: string, insecure: boolean): Promise<CacheLocation> {
+  // The client (undici) is loaded only for a registry cache.
+  const [{ RegistryClient }, { uploadBlob }] = await Promise.all([
+    import("../client/registry-client.js"),
+    import("../client/blob-upload.js"),
+  ]);
   const ref = parseImageReference(refText);
   const repo = ref.repository;
   const client = new RegistryClient({ host: ref.domain, insecure });
@@ -237,7 +240,7 @@ export class CacheSource {
 
   /** Opens `--cache-from`; a cache that does not exist yet is empty (the first CI run). */
   static async open(spec: CacheSpec, insecure = false): Promise<CacheSource> {
-    const location = openLocation(spec, insecure);
+    const location = await openLocation(spec, insecure);
     const document = (await location.readDocument()) ?? { version: 1, records: [], mounts: {} };
     return new CacheSource(spec.ref ?? spec.dir!, location, document);
   }
@@ -281,7 +284,7 @@ export async function exportCache(
   mounts: Record<string, CachedLayer>,
   options: { insecure?: boolean; concurrency?: number } = {},
 ): Promise<ExportStats> {
-  const location = openLocation(spec, options.insecure ?? false);
+  const location = await openLocation(spec, options.insecure ?? false);
   const stats: ExportStats = { records: records.length, blobsSent: 0, blobsSkipped: 0, bytesSent: 0 };
   try {
     const layers = new Map<Digest, Descriptor>();

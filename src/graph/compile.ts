@@ -119,7 +119,7 @@ export async function compileGraph(ast: DockerfileAst, options: CompileOptions):
       }
       const image = await ctx.resolve(head.base.ref, platformOf(i), ast.stages[i]!.from.image.range);
       baseImages.set(i, image);
-      const parsed = parseImageTriggers(ctx, image.config.OnBuild ?? [], head.baseName, head.fromRange);
+      const parsed = await parseImageTriggers(ctx, image.config.OnBuild ?? [], head.baseName, head.fromRange);
       triggers.set(i, parsed);
       for (const inst of parsed) {
         for (const s of instructionSources(ctx, inst, ast.stages.length)) {

@@ -7,7 +7,6 @@
 import { GantryError } from "../errors.js";
 import type { DockerfileAst, Instruction, SourceRange } from "../frontend/ast.js";
 import { buildInstruction } from "../frontend/ast-build.js";
-import { parseDockerfile } from "../frontend/parse.js";
 import { type CompileContext, instructionErrorAt } from "./context.js";
 import type { StageHead } from "./stages.js";
 
@@ -32,12 +31,15 @@ function relocateRanges<T>(node: T, range: SourceRange): T {
 }
 
 /** Parses the OnBuild entries of a base image into instructions located at the stage's FROM. */
-export function parseImageTriggers(
+export async function parseImageTriggers(
   ctx: CompileContext,
   triggers: readonly string[],
   imageRef: string,
   fromRange: SourceRange,
-): Instruction[] {
+): Promise<Instruction[]> {
+  if (triggers.length === 0) return [];
+  // The parser (chevrotain) is loaded only when a base image has triggers: a cached build never needs it.
+  const { parseDockerfile } = await import("../frontend/parse.js");
   return triggers.map((text) => {
     try {
       const raw = parseDockerfile(text, "ONBUILD");
