@@ -126,6 +126,13 @@ async function startBuilders(base: BaseRegistry): Promise<void> {
   for (const s of skipped) log(`  SKIPPED ${s}`);
 }
 
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ");
+}
+
 let cleaningUp: Promise<void> | undefined;
 function cleanUp(): Promise<void> {
   cleaningUp ??= (async () => {
@@ -169,6 +176,7 @@ try {
   printTable(rows, names);
   if (parallel) printParallel(parallel.par, parallel.ser, names);
   for (const s of skipped) log(`not measured: ${s}`);
+  log(`load average at the end ${loadAverage()} (other work on the machine makes every figure noisier)`);
 } finally {
   await cleanUp();
   log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
