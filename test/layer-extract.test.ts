@@ -228,7 +228,7 @@ describe("extractLayer: whiteouts", () => {
     expect(wh.rdev).toBe(0);
     const xattr = execFileSync(
       "getfattr",
-      ["--only-values", "-n", "trusted.overlay.opaque", join(root, "dir")],
+      ["--absolute-names", "--only-values", "-n", "trusted.overlay.opaque", join(root, "dir")],
       {
         encoding: "utf8",
       },
