@@ -18,7 +18,6 @@ import {
   mkdir,
   open,
   readdir,
-  readlink,
   rm,
   symlink,
   utimes,
@@ -75,7 +74,6 @@ export interface ExtractStats {
 }
 
 const isRoot = process.getuid?.() === 0;
-const MAX_SYMLINKS = 40;
 
 /** Streams the layer `source` into `root` (which must exist). */
 export async function extractLayer(
