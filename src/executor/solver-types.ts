@@ -27,8 +27,18 @@ export interface CopySourceRoot {
 export interface FileOps {
   /** Content digest of what `op` selects from `source`, and per-file digests (for explaining misses). */
   digest(op: CopyOp, source: CopySourceRoot): Promise<{ digest: Digest; files: Record<string, string> }>;
-  /** Writes what `op` selects into `targetRoot`; names in --chown resolve in `userDbRoot`. */
-  apply(op: CopyOp, source: CopySourceRoot, targetRoot: string, userDbRoot: string): Promise<void>;
+  /**
+   * Writes what `op` selects into `targetRoot` (the new layer's directory); names in --chown resolve in
+   * `userDbRoot`. With `lowerRoot` (a read-only view of the layers below) paths are resolved through it
+   * and existing parent directories are copied up from it, as overlayfs would.
+   */
+  apply(
+    op: CopyOp,
+    source: CopySourceRoot,
+    targetRoot: string,
+    userDbRoot: string,
+    lowerRoot?: string,
+  ): Promise<void>;
 }
 
 /** RUN --mount, provided by src/executor/mounts.ts. */

@@ -340,26 +340,27 @@ class Solver {
   ): Promise<LayerRef | null> {
     const op = step.op;
     await this.layersFetched();
+    // COPY writes into a plain directory that becomes the layer (no overlay to write through).
     const snapshot: ActiveSnapshot =
-      op.kind === "copy" && op.link
+      op.kind === "copy"
         ? await this.deps.snapshotter.scratch()
         : await this.deps.snapshotter.prepare(state.layers);
     try {
       if (op.kind === "exec") {
         await this.runLimiter.run(() => this.runExec(step, op, snapshot.rootfs));
       } else if (op.kind === "copy") {
-        if (op.link) {
-          const userDb =
-            op.chown !== undefined && /[^0-9:]/.test(op.chown)
-              ? await this.deps.snapshotter.view(state.layers)
-              : undefined;
-          try {
-            await this.deps.files.apply(op, source!.root, snapshot.rootfs, userDb?.rootfs ?? snapshot.rootfs);
-          } finally {
-            await userDb?.release();
-          }
-        } else {
-          await this.deps.files.apply(op, source!.root, snapshot.rootfs, snapshot.rootfs);
+        // Without --link, paths resolve through (and parents copy up from) a read-only view of the layers
+        // below; with it, the view is only needed to look up --chown names.
+        const below =
+          !op.link || (op.chown !== undefined && /[^0-9:]/.test(op.chown))
+            ? await this.deps.snapshotter.view(state.layers)
+            : undefined;
+        try {
+          const userDbRoot = below?.rootfs ?? snapshot.rootfs;
+          const lowerRoot = op.link ? undefined : below?.rootfs;
+          await this.deps.files.apply(op, source!.root, snapshot.rootfs, userDbRoot, lowerRoot);
+        } finally {
+          await below?.release();
         }
       } else if (step.mkdir !== undefined) {
         await mkdirInRoot(snapshot.rootfs, step.mkdir);

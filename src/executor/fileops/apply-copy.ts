@@ -1,6 +1,6 @@
 /**
- * COPY and ADD with BuildKit's semantics, writing into a mounted rootfs (or, for `--link`, an empty
- * directory): sources in order; a directory copies its contents; a file lands inside a destination that
+ * COPY and ADD with BuildKit's semantics, writing into a layer directory over a read-only view of the
+ * layers below (`lowerRoot`; none for `--link` or a plain target directory, see target-tree.ts): sources in order; a directory copies its contents; a file lands inside a destination that
  * ends with `/` or is an existing directory, else at the destination path; several sources need a
  * directory destination; the destination (relative to WORKDIR) is created with its parents 0755 owned by
  * the `--chown` user. Modes, mtimes, symlinks and (within one COPY) hard links are kept; owners too for
@@ -17,11 +17,17 @@ import type { IgnoreMatcher } from "../../frontend/dockerignore.js";
 import type { CopyOp } from "../../graph/types.js";
 import { UnsupportedError } from "../../image/layer/errors.js";
 import { deviceMajor, deviceMinor } from "../../image/layer/walk.js";
-import { resolveInRoot } from "../../util/root-path.js";
 import { detectArchive, extractArchive } from "./archive.js";
 import { type ModeFunction, parseChmod } from "./chmod.js";
 import { downloadUrl, type FetchLike } from "./fetch-url.js";
-import { type Ownership, type PlaceContent, type PlaceMeta, TargetTree } from "./target-tree.js";
+import {
+  type Ownership,
+  type PlaceContent,
+  type Placed,
+  type PlaceMeta,
+  TargetTree,
+  type TreeDir,
+} from "./target-tree.js";
 import { resolveChown } from "./user-db.js";
 
 export interface ApplyCopyInput {
@@ -30,8 +36,13 @@ export interface ApplyCopyInput {
   /** The context's `.dockerignore` (context only). */
   ignore?: IgnoreMatcher;
   ignoreFile?: string;
-  /** The writable rootfs (or, for `--link`, the empty layer directory). */
+  /** The directory written into: the new layer's (or a writable rootfs). */
   targetRoot: string;
+  /**
+   * Read-only view of the layers below the target: paths are resolved through it (symlinks, existing
+   * directories) and existing parents are copied up from it. None: the target root is the whole tree.
+   */
+  lowerRoot?: string;
   /** Root whose /etc/passwd and /etc/group resolve `--chown` names (the image being built). */
   userDbRoot: string;
   /** `--link`: targetRoot is an empty directory that becomes a layer on its own. */
@@ -71,7 +82,8 @@ export async function applyCopy(op: CopyOp, input: ApplyCopyInput): Promise<void
       { path: op.dest, hint: `write the destination as ${op.dest}/` },
     );
   }
-  const tree = new TargetTree(await realpath(input.targetRoot));
+  const lowerRoot = input.lowerRoot === undefined ? undefined : await realpath(input.lowerRoot);
+  const tree = new TargetTree(await realpath(input.targetRoot), lowerRoot);
   await tree.mkdirAll(directoryForm ? dest : posix.dirname(dest), owner);
   const copier = new Copier(op, input, tree, dest, directoryForm, owner, modeOf);
   for (const [index, source] of op.sources.entries()) {
@@ -94,6 +106,9 @@ export async function applyCopy(op: CopyOp, input: ApplyCopyInput): Promise<void
   }
   await tree.finish();
 }
+
+/** Entries placed between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
 class Copier {
   /** dev:ino → host path of the first copy, so hard links stay hard links within this COPY. */
@@ -137,7 +152,7 @@ class Copier {
     const { info } = entry;
     switch (info.type) {
       case "file":
-        return { kind: "file", copyFrom: entry.abs };
+        return { kind: "file", copyFrom: entry.abs, sourceMode: info.mode, size: info.size };
       case "directory":
         return { kind: "directory" };
       case "symlink":
@@ -150,7 +165,7 @@ class Copier {
   /** Where a file named `name` goes: inside the destination directory, or at the destination path. */
   private async fileTarget(name: string): Promise<string> {
     if (this.directoryForm) return posix.join(this.dest, name);
-    const existing = await resolveInRoot(this.tree.root, this.dest, true);
+    const existing = this.tree.resolve(this.dest, true);
     return existing.stats?.isDirectory() ? posix.join(this.dest, name) : this.dest;
   }
 
@@ -160,8 +175,11 @@ class Copier {
     content: PlaceContent,
     meta: PlaceMeta,
     overwrite: boolean,
-  ): Promise<string> {
-    if (path === "/") return this.tree.root;
+  ): Promise<Placed> {
+    if (path === "/") {
+      const root = await this.tree.mkdirAll("/");
+      return { abs: root.abs, dir: root };
+    }
     const parent = await this.tree.mkdirAll(posix.dirname(path), this.owner);
     return this.tree.place(parent, posix.basename(path), content, meta, overwrite);
   }
@@ -184,35 +202,46 @@ class Copier {
         const compression = await detectArchive(top.abs);
         if (compression !== undefined) {
           const dir = await this.tree.mkdirAll(this.dest, this.owner);
-          await extractArchive(top.abs, compression, dir, { owner: this.owner });
+          await extractArchive(top.abs, compression, dir.abs, { owner: this.owner, lowerDir: dir.lower });
           return;
         }
       }
       const target = await this.fileTarget(item.destPath);
       if (target !== this.dest || this.directoryForm) await this.placeParents(item, this.dest);
-      await this.placeAt(target, this.hardLinkOr(top, this.content(top)), this.meta(top), true).then((abs) =>
-        this.remember(top, abs),
+      const placed = await this.placeAt(
+        target,
+        this.hardLinkOr(top, this.content(top)),
+        this.meta(top),
+        true,
       );
+      this.remember(top, placed.abs);
       return;
     }
     await this.placeParents(item, this.dest);
-    const dirs = new Map<string, string>();
+    const dirs = new Map<string, TreeDir>();
     const rootPath = posix.join(this.dest, item.destPath);
-    dirs.set("", await this.placeAt(rootPath, { kind: "directory" }, this.meta(top), false));
+    const placedRoot = await this.placeAt(rootPath, { kind: "directory" }, this.meta(top), false);
+    if (placedRoot.dir !== undefined) dirs.set("", placedRoot.dir);
+    let sinceYield = 0;
     for (const entry of item.entries) {
       if (entry.rel === "") continue;
+      // The copy loop is mostly synchronous: let progress, timers and cancellation in now and then.
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       this.input.signal?.throwIfAborted();
       const slash = entry.rel.lastIndexOf("/");
       const parent = dirs.get(slash < 0 ? "" : entry.rel.slice(0, slash));
       if (parent === undefined) continue;
-      const abs = await this.tree.place(
+      const placed = await this.tree.place(
         parent,
         entry.rel.slice(slash + 1),
         this.hardLinkOr(entry, this.content(entry)),
         this.meta(entry),
       );
-      if (entry.info.type === "directory") dirs.set(entry.rel, abs);
-      else this.remember(entry, abs);
+      if (placed.dir !== undefined) dirs.set(entry.rel, placed.dir);
+      else this.remember(entry, placed.abs);
     }
   }
 
@@ -240,7 +269,10 @@ class Copier {
         const compression = await detectArchive(downloaded.path);
         if (compression !== undefined) {
           const dir = await this.tree.mkdirAll(this.dest, this.owner);
-          await extractArchive(downloaded.path, compression, dir, { owner: this.owner });
+          await extractArchive(downloaded.path, compression, dir.abs, {
+            owner: this.owner,
+            lowerDir: dir.lower,
+          });
           return;
         }
       }

@@ -15,7 +15,6 @@ import { CopyError } from "../../context/errors.js";
 import { createDecompressor } from "../../image/layer/compress.js";
 import { normalizeLayerPath } from "../../image/layer/entry.js";
 import { readTar } from "../../image/layer/tar-reader.js";
-import { resolveInRoot } from "../../util/root-path.js";
 import { type Ownership, TargetTree } from "./target-tree.js";
 
 export type ArchiveCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";
@@ -108,6 +107,8 @@ async function readFirstBlock(stream: Readable): Promise<Buffer> {
 export interface ExtractOptions {
   /** Owner of every extracted entry (`--chown`); default: the ids recorded in the archive. */
   owner?: Ownership;
+  /** The same directory in the read-only view of the layers below, when it exists there. */
+  lowerDir?: string;
 }
 
 /** Extracts the archive at `path` into `destDir` (an existing host directory). */
@@ -117,7 +118,7 @@ export async function extractArchive(
   destDir: string,
   options: ExtractOptions = {},
 ): Promise<void> {
-  const tree = new TargetTree(destDir);
+  const tree = new TargetTree(destDir, options.lowerDir);
   const fail = (message: string, cause?: unknown) =>
     new CopyError("COPY_ARCHIVE", `cannot extract ${path}: ${message}`, { path, cause });
   try {
@@ -149,8 +150,8 @@ export async function extractArchive(
           await tree.place(parent, name, { kind: "symlink", target: entry.linkname ?? "" }, meta);
           break;
         case "link": {
-          const existing = await resolveInRoot(destDir, normalizeLayerPath(entry.linkname ?? ""), false);
-          if (existing.stats === undefined || existing.stats.isDirectory()) {
+          const existing = tree.resolve(normalizeLayerPath(entry.linkname ?? ""), false);
+          if (existing.stats === undefined || existing.stats.isDirectory() || existing.inLower) {
             throw fail(`hard link ${rel} points at ${entry.linkname}, which is not an earlier file`);
           }
           await tree.place(parent, name, { kind: "hardlink", existing: existing.abs }, meta);

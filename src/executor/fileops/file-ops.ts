@@ -29,13 +29,20 @@ export function createFileOps(context: BuildContext, options: FileOpsOptions = {
       for (const file of result.files) files[file.path] = file.digest;
       return { digest: result.digest, files };
     },
-    async apply(op: CopyOp, source: CopySourceRoot, targetRoot: string, userDbRoot: string) {
+    async apply(
+      op: CopyOp,
+      source: CopySourceRoot,
+      targetRoot: string,
+      userDbRoot: string,
+      lowerRoot?: string,
+    ) {
       const selected = selections.get(op);
       await applyCopy(op, {
         sourceRoot: source.isContext ? context.dir : source.root,
         ignore: source.isContext ? context.ignore : undefined,
         ignoreFile: source.isContext ? context.ignoreFile : undefined,
         targetRoot,
+        lowerRoot,
         userDbRoot,
         link: op.link,
         // Only the context is normalised: files from stages and images keep the modes they were built with.
