@@ -9,16 +9,16 @@
  *
  * How many lines a heredoc body takes depends on the instruction's text, so the parser asks a hook
  * (`HeredocOracle`) after each logical line; the hook sees the line tokens and can look ahead.
- * CST: `dockerfile` has `Bom`, `Directive`, `trivia` (Comment/Blank tokens) and `instruction` nodes;
- * `instruction` has `line` (its physical line tokens in order) and `body` (heredoc body lines).
+ * No CST is built (an EmbeddedActionsParser): the oracle receives each instruction's physical line tokens in
+ * order, which is all the frontend needs, and a file-sized tree of tokens would only feed the GC.
  */
-import { type CstNode, CstParser, EOF, type IToken } from "chevrotain";
+import { EmbeddedActionsParser, EOF, type IToken } from "chevrotain";
 import { AnyLine, Bom, ContinuationPiece, Continued, Directive, Final, lineTokens, Trivia } from "./lines.js";
 
 /** Called after each logical line: returns how many following line tokens heredoc bodies consume. */
 export type HeredocOracle = (lines: IToken[], lookahead: (k: number) => IToken | undefined) => number;
 
-export class DockerfileParser extends CstParser {
+export class DockerfileParser extends EmbeddedActionsParser {
   oracle: HeredocOracle = () => 0;
 
   constructor() {
@@ -66,13 +66,13 @@ export class DockerfileParser extends CstParser {
   });
 
   /** Parses a token vector; throws on a recognition error (which the line grammar cannot produce). */
-  parseTokens(tokens: IToken[], oracle: HeredocOracle): CstNode {
+  parseTokens(tokens: IToken[], oracle: HeredocOracle): void {
     this.oracle = oracle;
     this.input = tokens;
-    const cst = this.dockerfile();
-    if (this.errors.length > 0)
-      throw new Error(`internal: line grammar rejected input: ${this.errors[0]!.message}`);
-    return cst;
+    this.dockerfile();
+    const error = this.errors[0];
+    this.input = []; // drop the tokens (and resets the errors)
+    if (error) throw new Error(`internal: line grammar rejected input: ${error.message}`);
   }
 }
 
