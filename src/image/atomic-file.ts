@@ -84,24 +84,45 @@ export async function streamToNewFile(
   options: { mode?: number; inspect?: (chunk: Uint8Array) => void } = {},
 ): Promise<void> {
   const handle = await open(tempPath, "wx", options.mode ?? 0o644);
+  // Positional writes are queued (up to WRITE_QUEUE_BYTES in flight) while the source keeps being read, so
+  // a network download and the disk overlap instead of taking turns.
+  const inFlight: Array<{ done: Promise<void>; bytes: number }> = [];
+  let queued = 0;
+  let position = 0;
+  const writeAll = async (chunk: Uint8Array, at: number): Promise<void> => {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset, at + offset);
+      offset += bytesWritten;
+    }
+  };
   try {
     for await (const piece of source) {
       const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
       options.inspect?.(chunk);
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-        offset += bytesWritten;
+      const done = writeAll(chunk, position);
+      done.catch(() => {}); // awaited below, in order
+      inFlight.push({ done, bytes: chunk.byteLength });
+      position += chunk.byteLength;
+      queued += chunk.byteLength;
+      while (queued > WRITE_QUEUE_BYTES) {
+        const first = inFlight.shift()!;
+        await first.done;
+        queued -= first.bytes;
       }
     }
+    for (const write of inFlight.splice(0)) await write.done;
     await handle.sync();
   } catch (error) {
+    await Promise.allSettled(inFlight.map((write) => write.done));
     await handle.close().catch(() => {});
     await unlink(tempPath).catch(() => {});
     throw error;
   }
   await handle.close();
 }
+
+const WRITE_QUEUE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Streams `source` into `path` atomically. `inspect`, if given, sees every chunk as it is written and may
