@@ -78,10 +78,16 @@ export function continues(text: string, start: number, end: number, esc: number)
   return text.charCodeAt(e - 1) === esc ? -1 : e; // `([^E])E[ \t]*$`
 }
 
+/** The match handed back to the lexer (reused: the lexer reads `[0]` at once and keeps only the string). */
+const match: [string] = [""];
+
 function linePattern(kind: LineKind) {
   return {
-    exec: (text: string, offset: number, tokens: IToken[]): CustomPatternMatcherReturn | null =>
-      classifyAt(text, offset, tokens) === kind ? [text.slice(offset, memoEnd)] : null,
+    exec: (text: string, offset: number, tokens: IToken[]): CustomPatternMatcherReturn | null => {
+      if (classifyAt(text, offset, tokens) !== kind) return null;
+      match[0] = text.slice(offset, memoEnd);
+      return match as CustomPatternMatcherReturn;
+    },
   };
 }
 

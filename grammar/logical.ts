@@ -28,12 +28,17 @@ export interface LogicalLine {
   hasEmptyContinuation: boolean;
 }
 
-/** Joins the line tokens of one instruction (first line, then continuation lines in order). */
+/**
+ * Joins the line tokens of one instruction (first line, then continuation lines in order). `mayBeAstral`
+ * false promises the file holds no astral characters (their lines need column counting), so lines need
+ * not be checked one by one.
+ */
 export function joinLogicalLine(
   text: string,
   lines: IToken[],
   esc: number,
   lineOf: (tok: IToken) => number,
+  mayBeAstral = true,
 ): LogicalLine {
   const segments: Segment[] = [];
   let out = "";
@@ -55,20 +60,17 @@ export function joinLogicalLine(
       if (cut >= 0) end = cut;
     }
     const line = lineOf(tok);
-    const astral = /[\uD800-\uDBFF]/.test(tok.image);
+    const astral = mayBeAstral && HIGH_SURROGATE.test(tok.image);
     segments.push({ at: out.length, textStart: start, length: end - start, line, lineStart, astral });
-    out += text.slice(start, end);
+    out = k === 0 ? text.slice(start, end) : out + text.slice(start, end);
   }
   return { text: out, segments, hasEmptyContinuation };
 }
 
-/** The piece holding a logical-line offset and the file-text offset (an end maps to the earlier piece). */
-export function textOffsetOf(
-  line: LogicalLine,
-  at: number,
-  isEnd: boolean,
-): { seg: Segment; offset: number } {
-  const segs = line.segments;
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+
+/** Index of the piece holding a logical-line offset (an end maps to the earlier piece). */
+export function segmentIndexOf(segs: Segment[], at: number, isEnd: boolean): number {
   if (segs.length === 0) throw new Error("internal: empty logical line");
   let lo = 0;
   let hi = segs.length - 1;
@@ -78,10 +80,24 @@ export function textOffsetOf(
     if (s.at < at || (!isEnd && s.at === at)) lo = mid;
     else hi = mid - 1;
   }
-  let seg = segs[lo]!;
   // Skip empty pieces when looking for a start position.
   if (!isEnd) {
-    while (lo + 1 < segs.length && seg.length === 0 && segs[lo + 1]!.at === at) seg = segs[++lo]!;
+    while (lo + 1 < segs.length && segs[lo]!.length === 0 && segs[lo + 1]!.at === at) lo++;
   }
-  return { seg, offset: seg.textStart + Math.max(0, Math.min(at - seg.at, seg.length)) };
+  return lo;
+}
+
+/** The file-text offset of a logical-line offset inside piece `seg`. */
+export function offsetInSegment(seg: Segment, at: number): number {
+  return seg.textStart + Math.max(0, Math.min(at - seg.at, seg.length));
+}
+
+/** The piece holding a logical-line offset and the file-text offset (an end maps to the earlier piece). */
+export function textOffsetOf(
+  line: LogicalLine,
+  at: number,
+  isEnd: boolean,
+): { seg: Segment; offset: number } {
+  const seg = line.segments[segmentIndexOf(line.segments, at, isEnd)]!;
+  return { seg, offset: offsetInSegment(seg, at) };
 }

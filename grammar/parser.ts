@@ -20,6 +20,40 @@ export type HeredocOracle = (lines: IToken[], lookahead: (k: number) => IToken |
 
 export class DockerfileParser extends EmbeddedActionsParser {
   oracle: HeredocOracle = () => 0;
+  /** The physical lines of the instruction being parsed (reused: the oracle must not keep it). */
+  private readonly lines: IToken[] = [];
+  private bodyLines = 0;
+  private readonly lookahead = (k: number): IToken | undefined => {
+    const t = this.LA(k);
+    return t.tokenType === EOF ? undefined : t;
+  };
+  // Alternatives and gates are built once (chevrotain's "OR caching"), not per instruction.
+  private readonly topAlts = [
+    { ALT: () => this.CONSUME(Trivia) },
+    { ALT: () => this.SUBRULE(this.instruction) },
+  ];
+  private readonly lineAlts = [
+    { ALT: () => this.lines.push(this.CONSUME(Final)) },
+    {
+      ALT: () => {
+        this.lines.push(this.CONSUME(Continued));
+        this.MANY(this.continuationPiece);
+        this.OPTION(this.finalPiece);
+      },
+    },
+  ];
+  private readonly continuationPiece = () => this.lines.push(this.CONSUME(ContinuationPiece));
+  private readonly finalPiece = () => this.lines.push(this.CONSUME2(Final));
+  private readonly askOracle = () => {
+    this.bodyLines = this.oracle(this.lines, this.lookahead);
+  };
+  private readonly body = {
+    GATE: () => this.bodyLines > 0,
+    DEF: () => {
+      this.CONSUME(AnyLine);
+      this.bodyLines--;
+    },
+  };
 
   constructor() {
     super([...lineTokens], { recoveryEnabled: false, maxLookahead: 1 });
@@ -29,40 +63,15 @@ export class DockerfileParser extends EmbeddedActionsParser {
   dockerfile = this.RULE("dockerfile", () => {
     this.OPTION(() => this.CONSUME(Bom));
     this.MANY(() => this.CONSUME(Directive));
-    this.MANY2(() =>
-      this.OR([
-        { ALT: () => this.CONSUME(Trivia, { LABEL: "trivia" }) },
-        { ALT: () => this.SUBRULE(this.instruction) },
-      ]),
-    );
+    this.MANY2(() => this.OR(this.topAlts));
   });
 
   instruction = this.RULE("instruction", () => {
-    const lines: IToken[] = [];
-    this.OR([
-      { ALT: () => lines.push(this.CONSUME(Final, { LABEL: "line" })) },
-      {
-        ALT: () => {
-          lines.push(this.CONSUME(Continued, { LABEL: "line" }));
-          this.MANY(() => lines.push(this.CONSUME(ContinuationPiece, { LABEL: "line" })));
-          this.OPTION(() => lines.push(this.CONSUME2(Final, { LABEL: "line" })));
-        },
-      },
-    ]);
-    let bodyLines = 0;
-    this.ACTION(() => {
-      bodyLines = this.oracle(lines, (k) => {
-        const t = this.LA(k);
-        return t.tokenType === EOF ? undefined : t;
-      });
-    });
-    this.MANY3({
-      GATE: () => bodyLines > 0,
-      DEF: () => {
-        this.CONSUME(AnyLine, { LABEL: "body" });
-        bodyLines--;
-      },
-    });
+    this.lines.length = 0;
+    this.OR(this.lineAlts);
+    this.ACTION(this.askOracle);
+    // Same grammar either way; skipping a MANY whose gate is false saves its per-call closures.
+    if (this.bodyLines > 0 || this.RECORDING_PHASE) this.MANY3(this.body);
   });
 
   /** Parses a token vector; throws on a recognition error (which the line grammar cannot produce). */

@@ -2,7 +2,7 @@
  * Source positions for the parser: file-text offsets → 1-based line / code-point column, logical-line spans
  * → SourceRange, and error locations with the source line for the caret display.
  */
-import { type LogicalLine, type Span, textOffsetOf } from "../../grammar/index.js";
+import { type LogicalLine, offsetInSegment, type Span, segmentIndexOf } from "../../grammar/index.js";
 import type { SourceLocation } from "../errors.js";
 import type { SourcePos, SourceRange } from "./raw.js";
 
@@ -27,16 +27,10 @@ export class LineMapper {
 
   pos(at: number, isEnd: boolean): SourcePos {
     const segs = this.line.segments;
-    if (segs.length === 1) {
-      const seg = segs[0]!;
-      const offset = seg.textStart + (at < 0 ? 0 : at > seg.length ? seg.length : at);
-      const column = seg.astral
-        ? columnOf(this.text, seg.lineStart, offset, true)
-        : offset - seg.lineStart + 1;
-      return { line: seg.line, column };
-    }
-    const { seg, offset } = textOffsetOf(this.line, at, isEnd);
-    return { line: seg.line, column: columnOf(this.text, seg.lineStart, offset, seg.astral) };
+    const seg = segs.length === 1 ? segs[0]! : segs[segmentIndexOf(segs, at, isEnd)]!;
+    const offset = offsetInSegment(seg, at);
+    const column = seg.astral ? columnOf(this.text, seg.lineStart, offset, true) : offset - seg.lineStart + 1;
+    return { line: seg.line, column };
   }
 
   range(span: Span): SourceRange {

@@ -22,7 +22,16 @@ import {
 } from "../../grammar/index.js";
 import { ParseError } from "../errors.js";
 import { LineMapper, lineLocation, locationOf, physicalLines } from "./parse-positions.js";
-import type { RawDirective, RawDockerfile, RawFlag, RawHeredoc, RawInstruction, RawWarning } from "./raw.js";
+import type {
+  RawArg,
+  RawDirective,
+  RawDockerfile,
+  RawFlag,
+  RawHeredoc,
+  RawInstruction,
+  RawWarning,
+  SourcePos,
+} from "./raw.js";
 import { byteLength, decodeBytes, goToLower } from "./text.js";
 
 /** BuildKit reads lines with bufio.Scanner: a line must stay below 64 KiB. */
@@ -43,19 +52,21 @@ export function parseDockerfile(source: Uint8Array | string, file: string): RawD
   const esc = escapeChar.charCodeAt(0);
   const tokens = tokenizeLines(text, escapeChar);
   const lineOf = lineNumbering(tokens, display, lines);
+  const mayBeAstral = HIGH_SURROGATE.test(text);
 
   const directives = readDirectives(text, tokens, lineOf, display, lines);
   const instructions: RawInstruction[] = [];
   const warnings: RawWarning[] = [];
   // Each instruction is finished as soon as the parser has its lines, so intermediate data dies young.
   const oracle = (lineToks: IToken[], la: (k: number) => IToken | undefined): number => {
-    const p = analyse(text, lineToks, lineOf, esc, display, lines);
-    const bodyLines = consumeHeredocs(text, p, la, lineOf, display, lines);
+    const firstLine = lineOf(lineToks[0]!);
+    const p = analyse(text, lineToks, lineOf, esc, display, lines, mayBeAstral);
+    const bodyLines = consumeHeredocs(text, p, la, lineOf, display, lines, firstLine);
     const mapper = new LineMapper(text, p.logical);
-    const instr = toRaw(p.shape, mapper, p.logical.text, commentsAbove(text, tokens, lineOf(lineToks[0]!)));
-    instr.heredocs = p.heredocs;
     const last = p.logical.segments[p.logical.segments.length - 1]!;
-    instr.range = { start: instr.keywordRange.start, end: mapper.pos(last.at + last.length, true) };
+    const end = mapper.pos(last.at + last.length, true);
+    const comments = commentsAbove(text, tokens, firstLine);
+    const instr = toRaw(p.shape, mapper, p.logical.text, comments, p.heredocs, end);
     if (p.logical.hasEmptyContinuation) {
       warnings.push({
         code: "NoEmptyContinuation",
@@ -99,18 +110,28 @@ function lineNumbering(tokens: IToken[], file: string, lines: string[]): (tok: I
       }
     }
   }
+  // The parser asks in file order, so the line after the last answer (or the last answer) is checked first.
+  let next = 0;
   return (tok) => {
     const off = tok.startOffset;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= off) lo = mid;
-      else hi = mid - 1;
+    let lo: number;
+    if (starts[next] === off) lo = next;
+    else if (next > 0 && starts[next - 1] === off) lo = next - 1;
+    else {
+      lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= off) lo = mid;
+        else hi = mid - 1;
+      }
     }
+    next = lo + 1;
     return lo - bom + 1;
   };
 }
+
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 
 function readDirectives(
   text: string,
@@ -159,12 +180,14 @@ function analyse(
   esc: number,
   file: string,
   lines: string[],
+  mayBeAstral: boolean,
 ): ParsedInstruction {
-  const logical = joinLogicalLine(text, lineToks, esc, lineOf);
+  const logical = joinLogicalLine(text, lineToks, esc, lineOf, mayBeAstral);
   try {
     const shape = shapeInstruction(logical.text, 0, logical.text.length, esc, goToLower);
     const markers = heredocsOf(logical.text, shape, goToLower);
-    const heredocs = markers.map((m) => ({ ...m, content: "", range: emptyRange() }));
+    const heredocs =
+      markers.length === 0 ? [] : markers.map((m) => ({ ...m, content: "", range: emptyRange() }));
     return { lines: lineToks, logical, shape, heredocs };
   } catch (e) {
     if (!(e instanceof GrammarFault)) throw e;
@@ -183,70 +206,94 @@ function consumeHeredocs(
   lineOf: (tok: IToken) => number,
   file: string,
   lines: string[],
+  firstLine: number,
 ): number {
   let k = 1;
   for (const h of p.heredocs) {
     const first = la(k);
     let content = "";
+    let contentEnd = -1;
     for (;;) {
       const tok = la(k);
       if (!tok) {
-        const at = lineOf(p.lines[0]!);
         throw new ParseError(`unterminated heredoc ${h.name}`, {
-          location: lineLocation(file, lines, at),
+          location: lineLocation(file, lines, firstLine),
           hint: `end the heredoc with a line containing only ${h.name}${h.chomp ? " (leading tabs allowed)" : ""}`,
         });
       }
       k++;
-      let body = text.slice(
-        tok.startOffset,
-        trimNLEnd(text, tok.startOffset, tok.startOffset + tok.image.length),
-      );
-      let image = tok.image;
-      if (h.chomp) {
-        body = body.replace(/^\t+/, "");
-        image = image.replace(/^\t+/, "");
-      }
-      if (body === h.name) {
-        const endCol = tok.image.replace(/\r?\n$/, "").length + 1;
+      const lineStart = tok.startOffset;
+      const lineEnd = lineStart + tok.image.length;
+      // With <<-, leading tabs are stripped from the body lines and from the terminator line.
+      let from = lineStart;
+      if (h.chomp) while (from < lineEnd && text.charCodeAt(from) === 0x09) from++;
+      const bodyEnd = trimNLEnd(text, from, lineEnd);
+      if (bodyEnd - from === h.name.length && text.startsWith(h.name, from)) {
         h.range = {
           start: { line: lineOf(first!), column: 1 },
-          end: { line: lineOf(tok), column: endCol },
+          end: { line: lineOf(tok), column: imageEndColumn(tok.image) },
         };
         break;
       }
-      content += image;
+      // Body lines are contiguous: unchomped content is one slice of the file text.
+      if (!h.chomp) contentEnd = lineEnd;
+      else content += from === lineStart ? tok.image : text.slice(from, lineEnd);
     }
-    h.content = content;
+    h.content = contentEnd < 0 ? content : text.slice(first!.startOffset, contentEnd);
   }
   return k - 1;
 }
 
-function toRaw(shape: InstructionShape, m: LineMapper, original: string, comments: string[]): RawInstruction {
-  const flags: RawFlag[] = shape.flags.map((f) => {
-    const body = f.text.startsWith("--") ? f.text.slice(2) : f.text;
-    const eq = body.indexOf("=");
-    const flag: RawFlag = { text: f.text, name: eq < 0 ? body : body.slice(0, eq), range: m.range(f) };
-    if (eq >= 0) flag.value = body.slice(eq + 1);
-    return flag;
-  });
+/** 1 + the length of a line token's image without its `\n` or `\r\n`. */
+function imageEndColumn(image: string): number {
+  let n = image.length;
+  if (n > 0 && image.charCodeAt(n - 1) === 0x0a) {
+    n--;
+    if (n > 0 && image.charCodeAt(n - 1) === 0x0d) n--;
+  }
+  return n + 1;
+}
+
+function toRaw(
+  shape: InstructionShape,
+  m: LineMapper,
+  original: string,
+  comments: string[],
+  heredocs: RawHeredoc[],
+  end: SourcePos,
+): RawInstruction {
+  const flags: RawFlag[] = new Array(shape.flags.length);
+  for (let k = 0; k < flags.length; k++) {
+    const f = shape.flags[k]!;
+    const from = f.text.startsWith("--") ? 2 : 0;
+    const eq = f.text.indexOf("=", from);
+    const flag: RawFlag = {
+      text: f.text,
+      name: eq < 0 ? f.text.slice(from) : f.text.slice(from, eq),
+      range: m.range(f),
+    };
+    if (eq >= 0) flag.value = f.text.slice(eq + 1);
+    flags[k] = flag;
+  }
+  const args: RawArg[] = new Array(shape.args.length);
+  for (let k = 0; k < args.length; k++) {
+    const a = shape.args[k]!;
+    args[k] = { value: a.value, range: m.range(a) };
+  }
+  const keywordRange = m.range(shape.keywordSpan);
   const instr: RawInstruction = {
     keyword: shape.keyword,
     lower: goToLower(shape.keyword),
-    keywordRange: m.range(shape.keywordSpan),
+    keywordRange,
     flags,
-    args: shape.args.map((a) => ({ value: a.value, range: m.range(a) })),
+    args,
     json: shape.json,
-    heredocs: [],
-    range: emptyRange(),
+    heredocs,
+    range: { start: keywordRange.start, end },
     original,
     comments,
   };
-  if (shape.sub) {
-    const sub = toRaw(shape.sub, m, original, []);
-    sub.range = { start: sub.keywordRange.start, end: m.pos(original.length, true) };
-    instr.sub = sub;
-  }
+  if (shape.sub) instr.sub = toRaw(shape.sub, m, original, [], [], m.pos(original.length, true));
   return instr;
 }
 
