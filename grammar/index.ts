@@ -16,13 +16,6 @@ export {
   Trivia,
   tokenizeLines,
 } from "./lines.js";
-export {
-  joinLogicalLine,
-  type LogicalLine,
-  offsetInSegment,
-  type Segment,
-  segmentIndexOf,
-  textOffsetOf,
-} from "./logical.js";
+export { joinLogicalLine, LogicalLine } from "./logical.js";
 export { DockerfileParser, dockerfileParser, type HeredocOracle } from "./parser.js";
 export { heredocsOf, type InstructionShape, shapeInstruction } from "./shape.js";

@@ -6,7 +6,7 @@
  *   flag        = "--" { quoted | E byte | non-space byte }     (scanned byte-wise, see bytes.ts)
  */
 
-import { byteView, isSpaceByte, textFromByte } from "./bytes.js";
+import { type ByteView, byteView, isSpaceByte, textFromByte } from "./bytes.js";
 import { isW, skipS, skipSBack } from "./chars.js";
 
 export interface Span {
@@ -32,6 +32,9 @@ export interface SplitLine {
   rest: Piece;
 }
 
+/** No flags (shared: shapes never modify their flag lists). */
+const NO_FLAGS: FlagWord[] = [];
+
 /** Splits line[from, to) into keyword, flags and rest. */
 export function splitInstruction(line: string, from: number, to: number, esc: number): SplitLine {
   const a = skipS(line, from, to);
@@ -39,19 +42,30 @@ export function splitInstruction(line: string, from: number, to: number, esc: nu
   let k = a;
   while (k < b && !isW(line.charCodeAt(k))) k++;
   const keyword = { start: a, end: k };
-  if (k === b) return { keyword, flags: [], rest: { text: "", offset: b } };
+  if (k === b) return { keyword, flags: NO_FLAGS, rest: { text: "", offset: b } };
   let r = k;
   while (r < b && isW(line.charCodeAt(r))) r++;
-  const { flags, rest } = extractFlags(line, r, b, esc);
-  const rs = skipS(rest.text, 0, rest.text.length);
-  const re = skipSBack(rest.text, rs, rest.text.length);
-  return { keyword, flags, rest: { text: rest.text.slice(rs, re), offset: rest.offset + rs } };
+  const scan = extractFlags(line, r, b, esc);
+  if (scan.restText === undefined) {
+    // The rest is line[restStart, b): trim it in place, slice once.
+    const rs = skipS(line, scan.restStart, b);
+    const re = skipSBack(line, rs, b);
+    return { keyword, flags: scan.flags, rest: { text: line.slice(rs, re), offset: rs } };
+  }
+  const text = scan.restText;
+  const rs = skipS(text, 0, text.length);
+  const re = skipSBack(text, rs, text.length);
+  return { keyword, flags: scan.flags, rest: { text: text.slice(rs, re), offset: scan.restStart + rs } };
 }
 
-/** Result of a flag scan. */
-interface FlagScan {
+/**
+ * Result of a flag scan over line[from, to): the rest is line[restStart, to), unless `restText` is set (a
+ * cut inside a multi-byte character), in which case the rest is restText at offset restStart.
+ */
+export interface FlagScan {
   flags: FlagWord[];
-  rest: Piece;
+  restStart: number;
+  restText?: string;
 }
 
 /**
@@ -64,21 +78,11 @@ export function extractFlags(line: string, from: number, to: number, esc: number
   while (i < to && line.charCodeAt(i) < 0x80 && isSpaceByte(line.charCodeAt(i))) i++;
   const c0 = line.charCodeAt(i);
   if (i === to || (c0 < 0x80 && (c0 !== 0x2d || line.charCodeAt(i + 1) !== 0x2d))) {
-    return { flags: [], rest: { text: i === from ? line.slice(from, to) : line.slice(i, to), offset: i } };
+    return { flags: NO_FLAGS, restStart: i };
   }
-  const fast = scanFlags(asciiSource(line, from, to), esc, (k) => ({
-    text: line.slice(from + k, to),
-    offset: from + k,
-  }));
+  const fast = scanFlags(new AsciiSource(line, from, to), esc);
   if (fast) return fast;
-  const v = byteView(line, from, to);
-  const n = v.bytes.length;
-  const src: ByteSource = {
-    length: n,
-    byte: (k) => v.bytes[k]!,
-    unit: (k) => (k < n ? v.unitStart[k]! : to),
-  };
-  return scanFlags(src, esc, (k) => textFromByte(line, v, k, to))!;
+  return scanFlags(new ByteViewSource(line, from, to), esc)!;
 }
 
 /** Bytes to scan: `byte(k)` is -1 to abort (non-ASCII in the fast path); `unit(k)` maps to a line offset. */
@@ -88,22 +92,66 @@ interface ByteSource {
   unit(k: number): number;
   /** The text of bytes [a, b) when it equals those bytes as U+0000–U+00FF chars (ASCII source only). */
   slice?(a: number, b: number): string;
+  /** The rest of the line from byte k. */
+  restAt(k: number): FlagScan;
 }
 
-function asciiSource(line: string, from: number, to: number): ByteSource {
-  return {
-    length: to - from,
-    byte: (k) => {
-      const c = line.charCodeAt(from + k);
-      return c < 0x80 ? c : -1;
-    },
-    unit: (k) => from + k,
-    slice: (a, b) => line.slice(from + a, from + b),
+/** The ASCII fast path: bytes are code units; any non-ASCII unit aborts the scan. */
+class AsciiSource implements ByteSource {
+  readonly length: number;
+  constructor(
+    private readonly line: string,
+    private readonly from: number,
+    private readonly to: number,
+  ) {
+    this.length = to - from;
+  }
+  byte(k: number): number {
+    const c = this.line.charCodeAt(this.from + k);
+    return c < 0x80 ? c : -1;
+  }
+  unit(k: number): number {
+    return this.from + k;
+  }
+  slice(a: number, b: number): string {
+    return this.line.slice(this.from + a, this.from + b);
+  }
+  restAt(k: number): FlagScan {
+    return { flags: NO_FLAGS, restStart: this.from + k };
+  }
+}
+
+/** The general path over the UTF-8 bytes of the line. */
+class ByteViewSource implements ByteSource {
+  readonly length: number;
+  private readonly v: ByteView;
+  constructor(
+    private readonly line: string,
+    from: number,
+    private readonly to: number,
+  ) {
+    this.v = byteView(line, from, to);
+    this.length = this.v.bytes.length;
+  }
+  byte(k: number): number {
+    return this.v.bytes[k]!;
+  }
+  unit(k: number): number {
+    return k < this.length ? this.v.unitStart[k]! : this.to;
+  }
+  restAt(k: number): FlagScan {
+    const rest = textFromByte(this.line, this.v, k, this.to);
+    return { flags: NO_FLAGS, restStart: rest.offset, restText: rest.text };
+  }
+}
+
+function scanFlags(src: ByteSource, esc: number): FlagScan | undefined {
+  let flags = NO_FLAGS;
+  const done = (k: number): FlagScan => {
+    const r = src.restAt(k);
+    r.flags = flags;
+    return r;
   };
-}
-
-function scanFlags(src: ByteSource, esc: number, restAt: (k: number) => Piece): FlagScan | undefined {
-  const flags: FlagWord[] = [];
   const n = src.length;
   let pos = 0;
   for (;;) {
@@ -114,20 +162,16 @@ function scanFlags(src: ByteSource, esc: number, restAt: (k: number) => Piece): 
       pos++;
     }
     if (c === -1) return undefined;
-    if (pos >= n) return { flags, rest: restAt(n) };
+    if (pos >= n) return done(n);
     const c1 = pos + 1 < n ? src.byte(pos + 1) : -2;
     if (c1 === -1) return undefined;
-    if (c !== 0x2d || c1 !== 0x2d) return { flags, rest: restAt(pos) };
+    if (c !== 0x2d || c1 !== 0x2d) return done(pos);
     const wordStart = pos;
     // Plain words (no quote or escape) are sliced at the end; others are built byte by byte.
     let plain = src.slice !== undefined;
     let word = "";
     let quote = 0;
     let blankOK = false;
-    const leavePlain = (): void => {
-      if (plain) word = src.slice!(wordStart, pos);
-      plain = false;
-    };
     while (pos < n) {
       c = src.byte(pos);
       if (c < 0) return undefined;
@@ -139,14 +183,16 @@ function scanFlags(src: ByteSource, esc: number, restAt: (k: number) => Piece): 
         }
       } else if (isSpaceByte(c)) break;
       else if (c === 0x27 || c === 0x22) {
-        leavePlain();
+        if (plain) word = src.slice!(wordStart, pos);
+        plain = false;
         quote = c;
         blankOK = true;
         pos++;
         continue;
       }
       if (c === esc) {
-        leavePlain();
+        if (plain) word = src.slice!(wordStart, pos);
+        plain = false;
         pos++;
         if (pos === n) continue; // an esc as very last byte is dropped
         c = src.byte(pos);
@@ -156,9 +202,11 @@ function scanFlags(src: ByteSource, esc: number, restAt: (k: number) => Piece): 
       pos++;
     }
     if (plain) word = src.slice!(wordStart, pos);
-    const span = { start: src.unit(wordStart), end: src.unit(pos) };
-    if (word === "--") return { flags, rest: restAt(pos) };
-    if (blankOK || word.length > 0) flags.push({ text: word, ...span });
-    if (pos >= n) return { flags, rest: restAt(n) };
+    if (word === "--") return done(pos);
+    if (blankOK || word.length > 0) {
+      if (flags === NO_FLAGS) flags = [];
+      flags.push({ text: word, start: src.unit(wordStart), end: src.unit(pos) });
+    }
+    if (pos >= n) return done(n);
   }
 }

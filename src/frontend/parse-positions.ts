@@ -2,7 +2,7 @@
  * Source positions for the parser: file-text offsets → 1-based line / code-point column, logical-line spans
  * → SourceRange, and error locations with the source line for the caret display.
  */
-import { type LogicalLine, offsetInSegment, type Span, segmentIndexOf } from "../../grammar/index.js";
+import type { LogicalLine, Span } from "../../grammar/index.js";
 import type { SourceLocation } from "../errors.js";
 import type { SourcePos, SourceRange } from "./raw.js";
 
@@ -26,11 +26,12 @@ export class LineMapper {
   ) {}
 
   pos(at: number, isEnd: boolean): SourcePos {
-    const segs = this.line.segments;
-    const seg = segs.length === 1 ? segs[0]! : segs[segmentIndexOf(segs, at, isEnd)]!;
-    const offset = offsetInSegment(seg, at);
-    const column = seg.astral ? columnOf(this.text, seg.lineStart, offset, true) : offset - seg.lineStart + 1;
-    return { line: seg.line, column };
+    const l = this.line;
+    const k = l.count === 1 ? 0 : l.pieceAt(at, isEnd);
+    const offset = l.textOffset(k, at);
+    const lineStart = l.lineStart[k]!;
+    const column = l.astral[k] ? columnOf(this.text, lineStart, offset, true) : offset - lineStart + 1;
+    return { line: l.line[k]!, column };
   }
 
   range(span: Span): SourceRange {

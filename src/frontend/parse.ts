@@ -12,8 +12,7 @@ import {
   GrammarFault,
   heredocsOf,
   type InstructionShape,
-  joinLogicalLine,
-  type LogicalLine,
+  LogicalLine,
   matchDirective,
   scanEscape,
   shapeInstruction,
@@ -53,6 +52,7 @@ export function parseDockerfile(source: Uint8Array | string, file: string): RawD
   const tokens = tokenizeLines(text, escapeChar);
   const lineOf = lineNumbering(tokens, display, lines);
   const mayBeAstral = HIGH_SURROGATE.test(text);
+  const logicalLine = new LogicalLine(); // refilled for each instruction
 
   const directives = readDirectives(text, tokens, lineOf, display, lines);
   const instructions: RawInstruction[] = [];
@@ -60,11 +60,11 @@ export function parseDockerfile(source: Uint8Array | string, file: string): RawD
   // Each instruction is finished as soon as the parser has its lines, so intermediate data dies young.
   const oracle = (lineToks: IToken[], la: (k: number) => IToken | undefined): number => {
     const firstLine = lineOf(lineToks[0]!);
-    const p = analyse(text, lineToks, lineOf, esc, display, lines, mayBeAstral);
+    const logical = logicalLine.join(text, lineToks, esc, lineOf, mayBeAstral);
+    const p = analyse(text, lineToks, logical, esc, display, lines);
     const bodyLines = consumeHeredocs(text, p, la, lineOf, display, lines, firstLine);
     const mapper = new LineMapper(text, p.logical);
-    const last = p.logical.segments[p.logical.segments.length - 1]!;
-    const end = mapper.pos(last.at + last.length, true);
+    const end = mapper.pos(p.logical.end(), true);
     const comments = commentsAbove(text, tokens, firstLine);
     const instr = toRaw(p.shape, mapper, p.logical.text, comments, p.heredocs, end);
     if (p.logical.hasEmptyContinuation) {
@@ -172,17 +172,15 @@ function readDirectives(
   return out;
 }
 
-/** Joins and shapes one instruction; grammar faults become located ParseErrors. */
+/** Shapes one joined instruction; grammar faults become located ParseErrors. */
 function analyse(
   text: string,
   lineToks: IToken[],
-  lineOf: (tok: IToken) => number,
+  logical: LogicalLine,
   esc: number,
   file: string,
   lines: string[],
-  mayBeAstral: boolean,
 ): ParsedInstruction {
-  const logical = joinLogicalLine(text, lineToks, esc, lineOf, mayBeAstral);
   try {
     const shape = shapeInstruction(logical.text, 0, logical.text.length, esc, goToLower);
     const markers = heredocsOf(logical.text, shape, goToLower);
