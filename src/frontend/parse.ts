@@ -10,6 +10,7 @@ import {
   type DirectiveMatch,
   dockerfileParser,
   GrammarFault,
+  type HeredocMarker,
   heredocsOf,
   type InstructionShape,
   LogicalLine,
@@ -40,7 +41,7 @@ interface ParsedInstruction {
   lines: IToken[];
   logical: LogicalLine;
   shape: InstructionShape;
-  heredocs: RawHeredoc[];
+  markers: HeredocMarker[];
 }
 
 export function parseDockerfile(source: Uint8Array | string, file: string): RawDockerfile {
@@ -62,11 +63,12 @@ export function parseDockerfile(source: Uint8Array | string, file: string): RawD
     const firstLine = lineOf(lineToks[0]!);
     const logical = logicalLine.join(text, lineToks, esc, lineOf, mayBeAstral);
     const p = analyse(text, lineToks, logical, esc, display, lines);
-    const bodyLines = consumeHeredocs(text, p, la, lineOf, display, lines, firstLine);
+    const heredocs: RawHeredoc[] = p.markers.length === 0 ? [] : new Array(p.markers.length);
+    const bodyLines = consumeHeredocs(text, p, la, lineOf, display, lines, firstLine, heredocs);
     const mapper = new LineMapper(text, p.logical);
     const end = mapper.pos(p.logical.end(), true);
     const comments = commentsAbove(text, tokens, firstLine);
-    const instr = toRaw(p.shape, mapper, p.logical.text, comments, p.heredocs, end);
+    const instr = toRaw(p.shape, mapper, p.logical.text, comments, heredocs, end);
     if (p.logical.hasEmptyContinuation) {
       warnings.push({
         code: "NoEmptyContinuation",
@@ -184,9 +186,7 @@ function analyse(
   try {
     const shape = shapeInstruction(logical.text, 0, logical.text.length, esc, goToLower);
     const markers = heredocsOf(logical.text, shape, goToLower);
-    const heredocs =
-      markers.length === 0 ? [] : markers.map((m) => ({ ...m, content: "", range: emptyRange() }));
-    return { lines: lineToks, logical, shape, heredocs };
+    return { lines: lineToks, logical, shape, markers };
   } catch (e) {
     if (!(e instanceof GrammarFault)) throw e;
     const range = new LineMapper(text, logical).range(e.span);
@@ -194,9 +194,10 @@ function analyse(
   }
 }
 
-const emptyRange = () => ({ start: { line: 0, column: 0 }, end: { line: 0, column: 0 } });
-
-/** Reads each heredoc body after the instruction; returns how many line tokens they take. */
+/**
+ * Reads each heredoc body after the instruction into `out` (one RawHeredoc per marker); returns how many
+ * line tokens they take.
+ */
 function consumeHeredocs(
   text: string,
   p: ParsedInstruction,
@@ -205,9 +206,11 @@ function consumeHeredocs(
   file: string,
   lines: string[],
   firstLine: number,
+  out: RawHeredoc[],
 ): number {
   let k = 1;
-  for (const h of p.heredocs) {
+  for (let i = 0; i < p.markers.length; i++) {
+    const h = p.markers[i]!;
     const first = la(k);
     let content = "";
     let contentEnd = -1;
@@ -227,17 +230,24 @@ function consumeHeredocs(
       if (h.chomp) while (from < lineEnd && text.charCodeAt(from) === 0x09) from++;
       const bodyEnd = trimNLEnd(text, from, lineEnd);
       if (bodyEnd - from === h.name.length && text.startsWith(h.name, from)) {
-        h.range = {
-          start: { line: lineOf(first!), column: 1 },
-          end: { line: lineOf(tok), column: imageEndColumn(tok.image) },
+        // Body lines are contiguous: unchomped content is one slice of the file text.
+        if (contentEnd >= 0) content = text.slice(first!.startOffset, contentEnd);
+        out[i] = {
+          name: h.name,
+          fileDescriptor: h.fileDescriptor,
+          chomp: h.chomp,
+          expand: h.expand,
+          content,
+          range: {
+            start: { line: lineOf(first!), column: 1 },
+            end: { line: lineOf(tok), column: imageEndColumn(tok.image) },
+          },
         };
         break;
       }
-      // Body lines are contiguous: unchomped content is one slice of the file text.
       if (!h.chomp) contentEnd = lineEnd;
       else content += from === lineStart ? tok.image : text.slice(from, lineEnd);
     }
-    h.content = contentEnd < 0 ? content : text.slice(first!.startOffset, contentEnd);
   }
   return k - 1;
 }
@@ -267,7 +277,7 @@ function toRaw(
     const eq = f.text.indexOf("=", from);
     const flag: RawFlag = {
       text: f.text,
-      name: eq < 0 ? f.text.slice(from) : f.text.slice(from, eq),
+      name: shared(eq < 0 ? f.text.slice(from) : f.text.slice(from, eq)),
       range: m.range(f),
     };
     if (eq >= 0) flag.value = f.text.slice(eq + 1);
@@ -280,7 +290,7 @@ function toRaw(
   }
   const keywordRange = m.range(shape.keywordSpan);
   const instr: RawInstruction = {
-    keyword: shape.keyword,
+    keyword: shared(shape.keyword),
     lower: goToLower(shape.keyword),
     keywordRange,
     flags,
@@ -293,6 +303,19 @@ function toRaw(
   };
   if (shape.sub) instr.sub = toRaw(shape.sub, m, original, [], [], m.pos(original.length, true));
   return instr;
+}
+
+/**
+ * Keywords and flag names come from a small vocabulary: one shared string per spelling (bounded), so a
+ * large file does not keep thousands of copies of "RUN" alive through the young generation.
+ */
+const vocabulary = new Map<string, string>();
+function shared(s: string): string {
+  if (s.length > 32) return s;
+  const known = vocabulary.get(s);
+  if (known !== undefined) return known;
+  if (vocabulary.size < 4096) vocabulary.set(s, s);
+  return s;
 }
 
 /** The comment lines directly above the instruction starting at `first` (a blank line ends them). */
