@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { GZIP_BLOCK_SIZE, ParallelGzip } from "../src/image/layer/parallel-gzip.js";
+import { GZIP_BLOCK_SIZE, incompressible, ParallelGzip } from "../src/image/layer/parallel-gzip.js";
 import { collect } from "./helpers/image-fixtures.js";
 
 function compress(input: Buffer, chunkSize: number, level = 6): Promise<Buffer> {
@@ -55,5 +55,18 @@ describe("ParallelGzip", () => {
     const best = await compress(text, 65536, 9);
     expect(gunzipSync(fast).equals(text)).toBe(true);
     expect(best.length).toBeLessThan(fast.length);
+  });
+
+  it("stores incompressible blocks instead of deflating them, and still reads back whole", async () => {
+    const random = randomBytes(GZIP_BLOCK_SIZE);
+    expect(incompressible(random)).toBe(true);
+    expect(incompressible(Buffer.alloc(GZIP_BLOCK_SIZE, "gantry layer "))).toBe(false);
+    expect(incompressible(random.subarray(0, 1000))).toBe(false); // too small to judge: deflated
+    const mixed = Buffer.concat([random, Buffer.alloc(GZIP_BLOCK_SIZE, "gantry layer ")]);
+    const output = await compress(mixed, 65536);
+    expect(gunzipSync(output).equals(mixed)).toBe(true);
+    // The random block costs its size plus stored-block framing; the text block almost nothing.
+    expect(output.length).toBeGreaterThan(GZIP_BLOCK_SIZE);
+    expect(output.length).toBeLessThan(GZIP_BLOCK_SIZE + 64 * 1024);
   });
 });
