@@ -121,7 +121,9 @@ export const lineTokens: TokenType[] = [
   ContinuationPiece,
 ];
 
-const lineLexer = new Lexer([Bom, Directive, Comment, Blank, Continued, Final], {
+// Line kinds are exclusive (each line is classified once), so after Bom (which must see offset 0 first) the
+// patterns are tried in order of frequency: most lines then match at the first or second try.
+const lineLexer = new Lexer([Bom, Final, Continued, Comment, Blank, Directive], {
   positionTracking: "onlyOffset",
   ensureOptimizations: false,
   skipValidations: true,
