@@ -11,6 +11,7 @@ import type { SourceLocation } from "../errors.js";
 import type { SourceRange } from "../frontend/ast.js";
 import type { CopyOp, ExecMount, SourceRef } from "../graph/types.js";
 import type { Compression } from "../image/layer/compress.js";
+import type { LayerEntry } from "../image/layer/entry.js";
 import type { ContainerConfig, HistoryEntry, Platform } from "../image/oci-types.js";
 import type { BlobStore, Digest } from "../image/store-types.js";
 import type { ProgressSink } from "./progress.js";
@@ -39,6 +40,17 @@ export interface FileOps {
     userDbRoot: string,
     lowerRoot?: string,
   ): Promise<void>;
+  /**
+   * The layer `apply` would produce, as entries in canonical order that read the sources directly (no
+   * file is copied); undefined when `op` is not eligible (ADD of an archive or URL) and `apply` must run.
+   * The entries must be written before `source` is released.
+   */
+  layer?(
+    op: CopyOp,
+    source: CopySourceRoot,
+    userDbRoot: string,
+    lowerRoot?: string,
+  ): Promise<AsyncIterable<LayerEntry> | undefined>;
 }
 
 /** RUN --mount, provided by src/executor/mounts.ts. */

@@ -11,6 +11,7 @@ import { cacheKeyOf } from "../cache/key.js";
 import type { CacheRecord } from "../cache/records.js";
 import { type SourceMemo, sourceMemoKey } from "../cache/source-memo.js";
 import type { BuildGraph, CopyOp, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
+import type { LayerEntry } from "../image/layer/entry.js";
 import { writeLayer } from "../image/layer/layer-writer.js";
 import type { HistoryEntry } from "../image/oci-types.js";
 import type { Digest } from "../image/store-types.js";
@@ -340,6 +341,11 @@ class Solver {
   ): Promise<LayerRef | null> {
     const op = step.op;
     await this.layersFetched();
+    if (op.kind === "copy") {
+      // Plain sources: the layer is written straight from them, no directory, no snapshot.
+      const direct = await this.copyLayer(op, state, source!);
+      if (direct !== undefined) return direct;
+    }
     // COPY writes into a plain directory that becomes the layer (no overlay to write through).
     const snapshot: ActiveSnapshot =
       op.kind === "copy"
@@ -382,6 +388,45 @@ class Solver {
     } finally {
       await snapshot.release();
     }
+  }
+
+  /**
+   * COPY/ADD as a layer written directly from its sources (FileOps.layer); undefined when the op is not
+   * eligible and needs the scratch directory. Paths resolve through a read-only view of the layers below
+   * (without --link), which also serves --chown names.
+   */
+  private async copyLayer(
+    op: CopyOp,
+    state: StageResult,
+    source: { root: CopySourceRoot },
+  ): Promise<LayerRef | null | undefined> {
+    if (this.deps.files.layer === undefined) return undefined;
+    const below =
+      !op.link || (op.chown !== undefined && /[^0-9:]/.test(op.chown))
+        ? await this.deps.snapshotter.view(state.layers)
+        : undefined;
+    let entries: AsyncIterable<LayerEntry> | undefined;
+    try {
+      // With --link and a numeric (or no) --chown nothing is looked up: an empty root will do.
+      const userDbRoot = below?.rootfs ?? "/var/empty/gantry-no-user-db";
+      entries = await this.deps.files.layer(op, source.root, userDbRoot, op.link ? undefined : below?.rootfs);
+    } finally {
+      await below?.release();
+    }
+    if (entries === undefined) return undefined;
+    this.throwIfCanceled();
+    const written = await writeLayer(this.deps.blobs, entries, {
+      compression: this.options.compression,
+      level: this.options.compressionLevel,
+      clampMtime: this.options.sourceDateEpoch,
+    });
+    if (written.entries === 0) return null;
+    return {
+      digest: written.digest,
+      diffId: written.diffId,
+      size: written.size,
+      mediaType: written.mediaType,
+    };
   }
 
   private async runExec(step: Step, op: ExecOp, rootfs: string): Promise<void> {

@@ -9,7 +9,6 @@
  */
 import { realpath } from "node:fs/promises";
 import { posix } from "node:path";
-import { Readable } from "node:stream";
 import { normalizedMode } from "../../context/digest.js";
 import { CopyError } from "../../context/errors.js";
 import { type SelectedEntry, type SelectedItem, selectSources } from "../../context/select.js";
@@ -66,12 +65,27 @@ export function isDirectoryForm(dest: string): boolean {
 }
 
 export async function applyCopy(op: CopyOp, input: ApplyCopyInput): Promise<void> {
+  const lowerRoot = input.lowerRoot === undefined ? undefined : await realpath(input.lowerRoot);
+  await placeCopy(op, input, new TargetTree(await realpath(input.targetRoot), lowerRoot));
+}
+
+/** The sources `op` selects (the earlier selection when there is one). */
+export async function copySelection(op: CopyOp, input: PlaceCopyInput): Promise<SelectedItem[]> {
+  return (
+    input.selection ??
+    (await selectSources(op, input.sourceRoot, { ignore: input.ignore, ignoreFile: input.ignoreFile }))
+  );
+}
+
+/** What placing needs: the input without the target directory (the tree carries its write root). */
+export type PlaceCopyInput = Omit<ApplyCopyInput, "targetRoot">;
+
+/** Places what `op` copies into `tree` (whose lower root is `input.lowerRoot`'s real path). */
+export async function placeCopy(op: CopyOp, input: PlaceCopyInput, tree: TargetTree): Promise<void> {
   const owner =
     op.chown === undefined || op.chown === "" ? undefined : await resolveChown(op.chown, input.userDbRoot);
   const modeOf = op.chmod === undefined || op.chmod === "" ? undefined : parseChmod(op.chmod);
-  const items =
-    input.selection ??
-    (await selectSources(op, input.sourceRoot, { ignore: input.ignore, ignoreFile: input.ignoreFile }));
+  const items = await copySelection(op, input);
   const dest = posix.resolve(op.workdir || "/", op.dest);
   const directoryForm = isDirectoryForm(op.dest);
   const count = items.length + op.sources.filter((source) => source.kind !== "path").length;
@@ -82,8 +96,6 @@ export async function applyCopy(op: CopyOp, input: ApplyCopyInput): Promise<void
       { path: op.dest, hint: `write the destination as ${op.dest}/` },
     );
   }
-  const lowerRoot = input.lowerRoot === undefined ? undefined : await realpath(input.lowerRoot);
-  const tree = new TargetTree(await realpath(input.targetRoot), lowerRoot);
   await tree.mkdirAll(directoryForm ? dest : posix.dirname(dest), owner);
   const copier = new Copier(op, input, tree, dest, directoryForm, owner, modeOf);
   for (const [index, source] of op.sources.entries()) {
@@ -91,8 +103,8 @@ export async function applyCopy(op: CopyOp, input: ApplyCopyInput): Promise<void
     if (source.kind === "path") {
       for (const item of items) if (item.sourceIndex === index) await copier.copyItem(item);
     } else if (source.kind === "heredoc") {
-      const content = Readable.from([Buffer.from(source.content)]);
-      await copier.placeFile(source.name, { kind: "file", stream: content }, copier.fileMeta(0o644));
+      const data = Buffer.from(source.content);
+      await copier.placeFile(source.name, { kind: "file", data }, copier.fileMeta(0o644));
     } else if (source.kind === "url") {
       await copier.copyUrl(source.url);
     } else {
@@ -111,12 +123,12 @@ export async function applyCopy(op: CopyOp, input: ApplyCopyInput): Promise<void
 const YIELD_EVERY = 256;
 
 class Copier {
-  /** dev:ino → host path of the first copy, so hard links stay hard links within this COPY. */
+  /** dev:ino → write-root path of the first copy, so hard links stay hard links within this COPY. */
   private readonly links = new Map<string, string>();
 
   constructor(
     private readonly op: CopyOp,
-    private readonly input: ApplyCopyInput,
+    private readonly input: PlaceCopyInput,
     private readonly tree: TargetTree,
     private readonly dest: string,
     private readonly directoryForm: boolean,
@@ -178,7 +190,7 @@ class Copier {
   ): Promise<Placed> {
     if (path === "/") {
       const root = await this.tree.mkdirAll("/");
-      return { abs: root.abs, dir: root };
+      return { rel: "", dir: root };
     }
     const parent = await this.tree.mkdirAll(posix.dirname(path), this.owner);
     return this.tree.place(parent, posix.basename(path), content, meta, overwrite);
@@ -214,7 +226,7 @@ class Copier {
         this.meta(top),
         true,
       );
-      this.remember(top, placed.abs);
+      this.remember(top, placed.rel);
       return;
     }
     await this.placeParents(item, this.dest);
@@ -241,7 +253,7 @@ class Copier {
         this.meta(entry),
       );
       if (placed.dir !== undefined) dirs.set(entry.rel, placed.dir);
-      else this.remember(entry, placed.abs);
+      else this.remember(entry, placed.rel);
     }
   }
 
@@ -251,10 +263,10 @@ class Copier {
     return first === undefined ? content : { kind: "hardlink", existing: first };
   }
 
-  private remember(entry: SelectedEntry, abs: string): void {
+  private remember(entry: SelectedEntry, rel: string): void {
     if (entry.info.type === "directory" || entry.info.nlink < 2) return;
     const key = `${entry.info.dev}:${entry.info.ino}`;
-    if (!this.links.has(key)) this.links.set(key, abs);
+    if (!this.links.has(key)) this.links.set(key, rel);
   }
 
   async copyUrl(url: string): Promise<void> {

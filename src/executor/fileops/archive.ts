@@ -154,7 +154,7 @@ export async function extractArchive(
           if (existing.stats === undefined || existing.stats.isDirectory() || existing.inLower) {
             throw fail(`hard link ${rel} points at ${entry.linkname}, which is not an earlier file`);
           }
-          await tree.place(parent, name, { kind: "hardlink", existing: existing.abs }, meta);
+          await tree.place(parent, name, { kind: "hardlink", existing: existing.rel }, meta);
           break;
         }
         default:

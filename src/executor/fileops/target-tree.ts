@@ -1,74 +1,40 @@
 /**
- * Writing a COPY/ADD result without ever leaving the target root. The tree is a WRITE root (the directory
- * that becomes the layer) over an optional read-only LOWER root (the layers below, as one view): every
- * path question — does it exist, is it a directory, is a component a symlink (followed within the root,
- * as the container would see it) — is answered from the union, write root first; writes follow overlayfs
+ * Writing a COPY/ADD result without ever leaving the target root. The tree is a WRITE root (what becomes
+ * the layer: a host directory, DiskWriteRoot, or an in-memory entry list, LayerWriteRoot — see
+ * write-root.ts) over an optional read-only LOWER root (the layers below, as one view): every path
+ * question — does it exist, is it a directory, is a component a symlink (followed within the root, as
+ * the container would see it) — is answered from the union, write root first; writes follow overlayfs
  * copy-up semantics: a parent directory that exists below is created in the write root with the same
  * mode/owner/mtime, a missing one 0755 with the copy's owner (BuildKit's MkdirAll), a path reached through
  * a symlink below is written at the link's resolved path, and an entry that exists below is simply
  * written (the layer's entry replaces it). Entries are placed with no-follow operations on their final
- * component. The hot path is synchronous (one exclusive create, then owner/mode/time only where they
- * differ from what the create gave); directory times are set last (`finish`).
+ * component. These placement rules live here only; the write root decides what a placement does.
  */
-import { execFile } from "node:child_process";
-import {
-  chmodSync,
-  constants,
-  copyFileSync,
-  createWriteStream,
-  lchownSync,
-  linkSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  readdirSync,
-  readlinkSync,
-  rmdirSync,
-  type Stats,
-  symlinkSync,
-  unlinkSync,
-} from "node:fs";
-import { copyFile } from "node:fs/promises";
-import { join, posix } from "node:path";
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { promisify } from "node:util";
+import { readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
 import { CopyError } from "../../context/errors.js";
 import { RootPathError } from "../../util/root-path.js";
+import {
+  DiskWriteRoot,
+  EGID,
+  lstatOrNone,
+  type NodeStats,
+  type Ownership,
+  type PlaceContent,
+  type PlaceMeta,
+  type WriteRoot,
+} from "./write-root.js";
 
-const run = promisify(execFile);
+export type { NodeStats, Ownership, PlaceContent, PlaceMeta, WriteRoot } from "./write-root.js";
+
 const MAX_LINKS = 255;
-/** Files up to this size are copied synchronously; larger ones off the event loop. */
-const SYNC_COPY_LIMIT = 4 * 1024 * 1024;
 const S_ISGID = 0o2000;
-
-export interface Ownership {
-  uid: number;
-  gid: number;
-}
-
-/** Metadata of a placed entry. `mtimeNs` undefined keeps the time the write gave it. */
-export interface PlaceMeta {
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeNs?: bigint;
-}
-
-export type PlaceContent =
-  /** `sourceMode`/`size`, when known, let the copy skip a chmod and pick the sync path. */
-  | { kind: "file"; copyFrom: string; sourceMode?: number; size?: number }
-  | { kind: "file"; stream: Readable }
-  | { kind: "directory" }
-  | { kind: "symlink"; target: string }
-  | { kind: "hardlink"; existing: string }
-  | { kind: "fifo" | "character-device" | "block-device"; major?: number; minor?: number };
 
 /** A directory of the tree, ready to receive entries. */
 export interface TreeDir {
   /** Container path relative to the root, `/`-separated, `""` for the root. */
   rel: string;
-  /** Host path in the write root. */
+  /** Host path in the write root (virtual for a write root that is not a directory). */
   abs: string;
   /** Host path of the same directory in the lower root, when there is one (its entries show through). */
   lower: string | undefined;
@@ -80,47 +46,36 @@ export interface TreeDir {
 export interface TreePath {
   rel: string;
   abs: string;
-  stats: Stats | undefined;
+  stats: NodeStats | undefined;
   /** The entry seen is the lower root's (nothing at `abs` yet). */
   inLower: boolean;
 }
 
-/** A placed entry: its host path (for hard links) and, for a directory, where its children go. */
+/** A placed entry: its write-root path (for hard links) and, for a directory, where its children go. */
 export interface Placed {
-  abs: string;
+  rel: string;
   dir?: TreeDir;
-}
-
-const EUID = process.geteuid?.() ?? 0;
-const EGID = process.getegid?.() ?? 0;
-
-function lstatOrNone(path: string): Stats | undefined {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-    throw error;
-  }
 }
 
 function components(path: string): string[] {
   return path.split("/").filter((part) => part !== "" && part !== ".");
 }
 
-function isCode(error: unknown, code: string): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+function childOf(parentRel: string, name: string): string {
+  return parentRel === "" ? name : `${parentRel}/${name}`;
 }
 
 export class TargetTree {
-  /** Directory host path → the time it gets at `finish` (the last one recorded wins). */
-  private readonly dirTimes = new Map<string, bigint>();
+  readonly write: WriteRoot;
 
   constructor(
-    /** Absolute, symlink-free directory the entries are written into. */
-    readonly root: string,
+    /** Where entries go: a WriteRoot, or an absolute symlink-free host directory (a DiskWriteRoot). */
+    write: WriteRoot | string,
     /** Absolute, symlink-free read-only root of what is below (none: the write root is all there is). */
     readonly lowerRoot?: string,
-  ) {}
+  ) {
+    this.write = typeof write === "string" ? new DiskWriteRoot(write) : write;
+  }
 
   /**
    * Resolves `path` (container form) in the union of both roots. Symlinks in the middle are always
@@ -130,7 +85,7 @@ export class TargetTree {
     const pending = components(path);
     const resolved: string[] = [];
     // Per resolved component: its stats, whether it came from below, whether the lower root has a directory there.
-    const stack: Array<{ stats: Stats; inLower: boolean; lowerDir: boolean }> = [];
+    const stack: Array<{ stats: NodeStats; inLower: boolean; lowerDir: boolean }> = [];
     let links = 0;
     const top = () => stack[stack.length - 1];
     while (pending.length > 0) {
@@ -141,13 +96,14 @@ export class TargetTree {
         continue;
       }
       const lowerValid = this.lowerRoot !== undefined && (top()?.lowerDir ?? true);
-      const written = lstatOrNone(join(this.root, ...resolved, part));
-      const below = lowerValid ? lstatOrNone(join(this.lowerRoot!, ...resolved, part)) : undefined;
+      const rel = resolved.length === 0 ? part : `${resolved.join("/")}/${part}`;
+      const written = this.write.lstat(rel);
+      const below = lowerValid ? lstatOrNone(join(this.lowerRoot!, rel)) : undefined;
       const stats = written ?? below;
       if (stats?.isSymbolicLink() && (pending.length > 0 || followFinal)) {
         if (++links > MAX_LINKS)
           throw new RootPathError(`too many levels of symbolic links in ${path}`, path);
-        const target = readlinkSync(join(written ? this.root : this.lowerRoot!, ...resolved, part));
+        const target = written ? this.write.readlink(rel) : readlinkSync(join(this.lowerRoot!, rel));
         if (target.startsWith("/")) {
           resolved.length = 0;
           stack.length = 0;
@@ -161,8 +117,8 @@ export class TargetTree {
           if (rest === "..") resolved.pop();
           else resolved.push(rest);
         }
-        const rel = resolved.join("/");
-        return { rel, abs: join(this.root, rel), stats: undefined, inLower: false };
+        const missing = resolved.join("/");
+        return { rel: missing, abs: this.write.hostPath(missing), stats: undefined, inLower: false };
       }
       const lowerDir = below?.isDirectory() === true && (written === undefined || written.isDirectory());
       stack.push({ stats, inLower: written === undefined, lowerDir });
@@ -170,9 +126,9 @@ export class TargetTree {
     const rel = resolved.join("/");
     const last = top();
     if (last === undefined) {
-      return { rel, abs: this.root, stats: lstatSync(this.root), inLower: false };
+      return { rel, abs: this.write.hostPath(""), stats: this.write.lstat(""), inLower: false };
     }
-    return { rel, abs: join(this.root, rel), stats: last.stats, inLower: last.inLower };
+    return { rel, abs: this.write.hostPath(rel), stats: last.stats, inLower: last.inLower };
   }
 
   /**
@@ -195,10 +151,9 @@ export class TargetTree {
   private ensureDirs(rel: string, owner: Ownership | undefined): TreeDir {
     let dir = this.rootDir();
     for (const part of components(rel)) {
-      const childRel = dir.rel === "" ? part : `${dir.rel}/${part}`;
-      const abs = join(dir.abs, part);
+      const childRel = childOf(dir.rel, part);
       const lower = dir.lower === undefined ? undefined : join(dir.lower, part);
-      const written = lstatOrNone(abs);
+      const written = this.write.lstat(childRel);
       const below = lower === undefined ? undefined : lstatOrNone(lower);
       const existing = written ?? below;
       if (existing !== undefined && !existing.isDirectory()) {
@@ -208,15 +163,16 @@ export class TargetTree {
       }
       const lowerDir = below?.isDirectory() && (written === undefined || written.isDirectory());
       if (written === undefined) {
-        if (below !== undefined) this.copyUp(abs, below);
-        else {
-          mkdirSync(abs, { mode: 0o755 });
-          chmodSync(abs, 0o755);
-          if (owner !== undefined) lchownSync(abs, owner.uid, owner.gid);
-        }
+        if (below !== undefined) this.write.copyUp(childRel, below);
+        else this.write.mkdirDefault(childRel, owner, dir.newGid);
       }
-      const stats = written ?? lstatSync(abs);
-      dir = { rel: childRel, abs, lower: lowerDir ? lower : undefined, newGid: gidForChildren(stats) };
+      const stats = written ?? this.write.lstat(childRel)!;
+      dir = {
+        rel: childRel,
+        abs: this.write.hostPath(childRel),
+        lower: lowerDir ? lower : undefined,
+        newGid: gidForChildren(stats),
+      };
     }
     return dir;
   }
@@ -224,18 +180,10 @@ export class TargetTree {
   private rootDir(): TreeDir {
     return {
       rel: "",
-      abs: this.root,
+      abs: this.write.hostPath(""),
       lower: this.lowerRoot,
-      newGid: gidForChildren(lstatSync(this.root)),
+      newGid: gidForChildren(this.write.lstat("")!),
     };
-  }
-
-  /** Creates directory `abs` as a copy-up of `below` (same mode, owner and, at `finish`, mtime). */
-  private copyUp(abs: string, below: Stats): void {
-    mkdirSync(abs, { mode: 0o700 });
-    lchownSync(abs, below.uid, below.gid);
-    chmodSync(abs, below.mode & 0o7777);
-    this.dirTimes.set(abs, BigInt(Math.round(below.mtimeMs * 1000)) * 1000n);
   }
 
   /**
@@ -250,62 +198,26 @@ export class TargetTree {
     meta: PlaceMeta,
     overwriteMetadata = true,
   ): Promise<Placed> {
-    const abs = join(parent.abs, name);
     // Fast path: nothing below, so an exclusive create either succeeds or tells us something is there.
     if (parent.lower === undefined || lstatOrNone(join(parent.lower, name)) === undefined) {
-      const placed = await this.create(parent, name, abs, content, meta);
+      const placed = await this.create(parent, name, content, meta);
       if (placed !== undefined) return placed;
     }
     return this.replace(parent, name, content, meta, overwriteMetadata);
   }
 
-  /** Creates a new entry at `abs`; undefined when something already exists there. */
+  /** Creates a new entry; undefined when something already exists there. */
   private async create(
     parent: TreeDir,
     name: string,
-    abs: string,
     content: PlaceContent,
     meta: PlaceMeta,
   ): Promise<Placed | undefined> {
-    try {
-      switch (content.kind) {
-        case "directory": {
-          mkdirSync(abs, { mode: 0o700 });
-          this.applyMeta(abs, meta, "directory", parent.newGid);
-          const rel = parent.rel === "" ? name : `${parent.rel}/${name}`;
-          const newGid = (meta.mode & S_ISGID) !== 0 ? meta.gid : EGID;
-          return { abs, dir: { rel, abs, lower: undefined, newGid } };
-        }
-        case "file":
-          if ("copyFrom" in content) {
-            if ((content.size ?? Number.POSITIVE_INFINITY) <= SYNC_COPY_LIMIT) {
-              copyFileSync(content.copyFrom, abs, constants.COPYFILE_EXCL);
-            } else await copyFile(content.copyFrom, abs, constants.COPYFILE_EXCL);
-            this.applyMeta(abs, meta, "file", parent.newGid, content.sourceMode);
-          } else {
-            // Checked first: a failed exclusive open would leave the stream half consumed.
-            if (lstatOrNone(abs) !== undefined) return undefined;
-            await pipeline(content.stream, createWriteStream(abs, { flags: "wx", mode: 0o600 }));
-            this.applyMeta(abs, meta, "file", parent.newGid);
-          }
-          return { abs };
-        case "symlink":
-          symlinkSync(content.target, abs);
-          this.applyMeta(abs, meta, "symlink", parent.newGid);
-          return { abs };
-        case "hardlink":
-          linkSync(content.existing, abs);
-          return { abs };
-        default:
-          if (lstatOrNone(abs) !== undefined) return undefined;
-          await this.mknod(abs, content);
-          this.applyMeta(abs, meta, "file", parent.newGid);
-          return { abs };
-      }
-    } catch (error) {
-      if (isCode(error, "EEXIST")) return undefined;
-      throw error;
-    }
+    const rel = childOf(parent.rel, name);
+    if (!(await this.write.create(rel, content, meta, parent.newGid))) return undefined;
+    if (content.kind !== "directory") return { rel };
+    const newGid = (meta.mode & S_ISGID) !== 0 ? meta.gid : EGID;
+    return { rel, dir: { rel, abs: this.write.hostPath(rel), lower: undefined, newGid } };
   }
 
   /** The general path: something exists at the name (in the write root, below, or both). */
@@ -316,49 +228,34 @@ export class TargetTree {
     meta: PlaceMeta,
     overwriteMetadata: boolean,
   ): Promise<Placed> {
-    const rel = parent.rel === "" ? name : `${parent.rel}/${name}`;
-    const abs = join(parent.abs, name);
+    const rel = childOf(parent.rel, name);
     const lower = parent.lower === undefined ? undefined : join(parent.lower, name);
-    const written = lstatOrNone(abs);
+    const written = this.write.lstat(rel);
     const below = lower === undefined ? undefined : lstatOrNone(lower);
     if (content.kind === "directory") {
       if ((written ?? below)?.isSymbolicLink()) {
         const followed = this.resolve(rel, true);
-        if (followed.stats?.isDirectory()) {
-          const dir = this.ensureDirs(followed.rel, undefined);
-          if (overwriteMetadata) this.applyMeta(dir.abs, meta, "directory", EGID, undefined, true);
-          return { abs: dir.abs, dir };
-        }
+        if (followed.stats?.isDirectory()) return this.existingDir(followed.rel, meta, overwriteMetadata);
       }
-      if ((written ?? below)?.isDirectory()) {
-        const dir = this.ensureDirs(rel, undefined);
-        if (overwriteMetadata) this.applyMeta(dir.abs, meta, "directory", EGID, undefined, true);
-        return { abs: dir.abs, dir };
-      }
-      if (written !== undefined) unlinkSync(abs);
-      const placed = await this.create(parent, name, abs, content, meta);
+      if ((written ?? below)?.isDirectory()) return this.existingDir(rel, meta, overwriteMetadata);
+      if (written !== undefined) this.write.remove(rel);
+      const placed = await this.create(parent, name, content, meta);
       return placed!;
     }
     // A non-empty directory below shows through an emptied one: refuse as the merged tree would.
     if (below?.isDirectory() && (written === undefined || written.isDirectory())) {
       if (readdirSync(lower!).length > 0) throw this.notEmpty(rel);
     }
-    if (written !== undefined) this.clear(abs, rel, written);
-    const placed = await this.create(parent, name, abs, content, meta);
+    if (written !== undefined && !this.write.remove(rel)) throw this.notEmpty(rel);
+    const placed = await this.create(parent, name, content, meta);
     if (placed === undefined) throw new CopyError("COPY_INVALID", `cannot create /${rel}: it exists`);
     return placed;
   }
 
-  private clear(abs: string, rel: string, written: Stats): void {
-    if (!written.isDirectory()) {
-      unlinkSync(abs);
-      return;
-    }
-    try {
-      rmdirSync(abs);
-    } catch {
-      throw this.notEmpty(rel);
-    }
+  private existingDir(rel: string, meta: PlaceMeta, overwriteMetadata: boolean): Placed {
+    const dir = this.ensureDirs(rel, undefined);
+    if (overwriteMetadata) this.write.update(dir.rel, meta);
+    return { rel: dir.rel, dir };
   }
 
   private notEmpty(rel: string): CopyError {
@@ -368,62 +265,12 @@ export class TargetTree {
     });
   }
 
-  private async mknod(
-    abs: string,
-    content: { kind: "fifo" | "character-device" | "block-device"; major?: number; minor?: number },
-  ): Promise<void> {
-    const kind = content.kind === "fifo" ? "p" : content.kind === "character-device" ? "c" : "b";
-    const args = kind === "p" ? [abs, "p"] : [abs, kind, String(content.major), String(content.minor)];
-    await run("mknod", args).catch((error: Error) => {
-      const rel = posix.normalize(abs.slice(this.root.length)) || "/";
-      throw new CopyError("COPY_INVALID", `cannot create ${content.kind} ${rel}`, {
-        path: rel,
-        cause: error,
-      });
-    });
-  }
-
-  /**
-   * Owner, mode and time of a just-made entry, each only where it differs from what the create gave it
-   * (owner: euid and `newGid`; mode: the source's, which copyFile keeps). A chown clears setuid/setgid,
-   * so the mode is set again after one. Directory times wait for `finish`.
-   */
-  private applyMeta(
-    abs: string,
-    meta: PlaceMeta,
-    kind: "file" | "directory" | "symlink",
-    newGid: number,
-    createdMode?: number,
-    existing = false,
-  ): void {
-    const chown = existing || meta.uid !== EUID || meta.gid !== newGid;
-    if (chown) lchownSync(abs, meta.uid, meta.gid);
-    if (kind !== "symlink") {
-      const modeDiffers = createdMode === undefined || (createdMode & 0o7777) !== meta.mode;
-      if (modeDiffers || (chown && (meta.mode & 0o6000) !== 0)) chmodSync(abs, meta.mode);
-    }
-    if (meta.mtimeNs === undefined) return;
-    if (kind === "directory") this.dirTimes.set(abs, meta.mtimeNs);
-    else setTimes(abs, meta.mtimeNs);
-  }
-
-  /** Sets the recorded directory times (after every write, since a write inside changes them). */
-  async finish(): Promise<void> {
-    for (const [path, mtimeNs] of this.dirTimes) setTimes(path, mtimeNs);
-    this.dirTimes.clear();
+  /** Completes the write root (a directory's recorded times). */
+  finish(): Promise<void> {
+    return this.write.finish();
   }
 }
 
-function gidForChildren(stats: Stats): number {
+function gidForChildren(stats: NodeStats): number {
   return (stats.mode & S_ISGID) !== 0 ? stats.gid : EGID;
-}
-
-function setTimes(path: string, mtimeNs: bigint): void {
-  const seconds = Number(mtimeNs / 1000n) / 1e6;
-  lutimesSync(path, seconds, seconds);
-}
-
-/** Container path helpers: `/a/b` + `c` and the directory / name split of a container path. */
-export function containerJoin(dir: string, rel: string): string {
-  return rel === "" ? dir : posix.join(dir, rel);
 }
