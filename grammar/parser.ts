@@ -18,6 +18,11 @@ import { AnyLine, Bom, ContinuationPiece, Continued, Directive, Final, lineToken
 /** Called after each logical line: returns how many following line tokens heredoc bodies consume. */
 export type HeredocOracle = (lines: IToken[], lookahead: (k: number) => IToken | undefined) => number;
 
+// Labels name the parts in the railroad diagram (constants: no options object per consumed token).
+const LINE = { LABEL: "line" };
+const BODY = { LABEL: "body" };
+const TRIVIA = { LABEL: "trivia" };
+
 export class DockerfileParser extends EmbeddedActionsParser {
   oracle: HeredocOracle = () => 0;
   /** The physical lines of the instruction being parsed (reused: the oracle must not keep it). */
@@ -29,28 +34,28 @@ export class DockerfileParser extends EmbeddedActionsParser {
   };
   // Alternatives and gates are built once (chevrotain's "OR caching"), not per instruction.
   private readonly topAlts = [
-    { ALT: () => this.CONSUME(Trivia) },
+    { ALT: () => this.CONSUME(Trivia, TRIVIA) },
     { ALT: () => this.SUBRULE(this.instruction) },
   ];
   private readonly lineAlts = [
-    { ALT: () => this.lines.push(this.CONSUME(Final)) },
+    { ALT: () => this.lines.push(this.CONSUME(Final, LINE)) },
     {
       ALT: () => {
-        this.lines.push(this.CONSUME(Continued));
+        this.lines.push(this.CONSUME(Continued, LINE));
         this.MANY(this.continuationPiece);
         this.OPTION(this.finalPiece);
       },
     },
   ];
-  private readonly continuationPiece = () => this.lines.push(this.CONSUME(ContinuationPiece));
-  private readonly finalPiece = () => this.lines.push(this.CONSUME2(Final));
+  private readonly continuationPiece = () => this.lines.push(this.CONSUME(ContinuationPiece, LINE));
+  private readonly finalPiece = () => this.lines.push(this.CONSUME2(Final, LINE));
   private readonly askOracle = () => {
     this.bodyLines = this.oracle(this.lines, this.lookahead);
   };
   private readonly body = {
     GATE: () => this.bodyLines > 0,
     DEF: () => {
-      this.CONSUME(AnyLine);
+      this.CONSUME(AnyLine, BODY);
       this.bodyLines--;
     },
   };
