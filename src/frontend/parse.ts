@@ -54,6 +54,7 @@ export function parseDockerfile(source: Uint8Array | string, file: string): RawD
   const lineOf = lineNumbering(tokens, display, lines);
   const mayBeAstral = HIGH_SURROGATE.test(text);
   const logicalLine = new LogicalLine(); // refilled for each instruction
+  const mapper = new LineMapper(text, logicalLine); // maps the current instruction's spans
 
   const directives = readDirectives(text, tokens, lineOf, display, lines);
   const instructions: RawInstruction[] = [];
@@ -65,7 +66,6 @@ export function parseDockerfile(source: Uint8Array | string, file: string): RawD
     const p = analyse(text, lineToks, logical, esc, display, lines);
     const heredocs: RawHeredoc[] = p.markers.length === 0 ? [] : new Array(p.markers.length);
     const bodyLines = consumeHeredocs(text, p, la, lineOf, display, lines, firstLine, heredocs);
-    const mapper = new LineMapper(text, p.logical);
     const end = mapper.pos(p.logical.end(), true);
     const comments = commentsAbove(text, tokens, firstLine);
     const instr = toRaw(p.shape, mapper, p.logical.text, comments, heredocs, end);
