@@ -10,19 +10,16 @@ import type { CacheKey, CacheKeyInputs } from "../cache/key.js";
 import { cacheKeyOf } from "../cache/key.js";
 import type { CacheRecord } from "../cache/records.js";
 import { type SourceMemo, sourceMemoKey } from "../cache/source-memo.js";
-import type { BuildGraph, CopyOp, ExecOp, SourceRef, StageNode, Step } from "../graph/types.js";
-import type { LayerEntry } from "../image/layer/entry.js";
-import { writeLayer } from "../image/layer/layer-writer.js";
+import type { BuildGraph, CopyOp, SourceRef, StageNode, Step } from "../graph/types.js";
 import type { HistoryEntry } from "../image/oci-types.js";
 import type { Digest } from "../image/store-types.js";
-import { BuildCanceledError, BuildStepError } from "./errors.js";
-import { writeInlineFiles } from "./inline-files.js";
+import { BuildCanceledError } from "./errors.js";
 import { Limiter } from "./limiter.js";
-import { LineSplitter, type ProgressSink, type VertexEvent } from "./progress.js";
+import type { ProgressSink, VertexEvent } from "./progress.js";
 import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
 import { copyInputs, execInputs, platformKey } from "./step-inputs.js";
-import type { ActiveSnapshot, LayerRef } from "./types.js";
-import { mkdirInRoot } from "./workdir.js";
+import { StepRunner } from "./step-runner.js";
+import type { LayerRef } from "./types.js";
 
 export type {
   CopySourceRoot,
@@ -53,7 +50,7 @@ export async function solve(
 class Solver {
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly abort = new AbortController();
-  private readonly runLimiter: Limiter;
+  private readonly runner: StepRunner;
   private steps = 0;
   private cached = 0;
   private readonly used: Array<{ stage: number; record: CacheRecord }> = [];
@@ -65,7 +62,13 @@ class Solver {
     private readonly deps: SolverDeps,
     private readonly options: SolveOptions,
   ) {
-    this.runLimiter = new Limiter(options.runLimit ?? 2);
+    this.runner = new StepRunner(deps, options, new Limiter(options.runLimit ?? 2), {
+      signal: this.abort.signal,
+      emit: (event) => this.emit(event),
+      throwIfCanceled: () => this.throwIfCanceled(),
+      layersFetched: () => this.layersFetched(),
+      view: (from) => this.view(from),
+    });
     options.signal?.addEventListener("abort", () => this.abort.abort(options.signal?.reason), { once: true });
   }
 
@@ -250,7 +253,7 @@ class Solver {
       vertex.miss = explainMiss(await this.previousRecord(identity), { inputs, files });
       this.emit({ ...vertex });
 
-      const layer = await this.execute(step, state, source);
+      const layer = await this.runner.execute(step, state, source);
       const created = clampTime(new Date(), this.options.sourceDateEpoch);
       const record: CacheRecord = { key, inputs, layer, name: step.name, identity, createdAt: created };
       if (files !== undefined) record.files = files;
@@ -332,130 +335,6 @@ class Solver {
       if (found !== undefined) return found;
     }
     return undefined;
-  }
-
-  private async execute(
-    step: Step,
-    state: StageResult,
-    source: { root: CopySourceRoot } | undefined,
-  ): Promise<LayerRef | null> {
-    const op = step.op;
-    await this.layersFetched();
-    if (op.kind === "copy") {
-      // Plain sources: the layer is written straight from them, no directory, no snapshot.
-      const direct = await this.copyLayer(op, state, source!);
-      if (direct !== undefined) return direct;
-    }
-    // COPY writes into a plain directory that becomes the layer (no overlay to write through).
-    const snapshot: ActiveSnapshot =
-      op.kind === "copy"
-        ? await this.deps.snapshotter.scratch()
-        : await this.deps.snapshotter.prepare(state.layers);
-    try {
-      if (op.kind === "exec") {
-        await this.runLimiter.run(() => this.runExec(step, op, snapshot.rootfs));
-      } else if (op.kind === "copy") {
-        // Without --link, paths resolve through (and parents copy up from) a read-only view of the layers
-        // below; with it, the view is only needed to look up --chown names.
-        const below =
-          !op.link || (op.chown !== undefined && /[^0-9:]/.test(op.chown))
-            ? await this.deps.snapshotter.view(state.layers)
-            : undefined;
-        try {
-          const userDbRoot = below?.rootfs ?? snapshot.rootfs;
-          const lowerRoot = op.link ? undefined : below?.rootfs;
-          await this.deps.files.apply(op, source!.root, snapshot.rootfs, userDbRoot, lowerRoot);
-        } finally {
-          await below?.release();
-        }
-      } else if (step.mkdir !== undefined) {
-        await mkdirInRoot(snapshot.rootfs, step.mkdir);
-      }
-      this.throwIfCanceled();
-      const written = await writeLayer(this.deps.blobs, snapshot.diff(), {
-        compression: this.options.compression,
-        level: this.options.compressionLevel,
-        clampMtime: this.options.sourceDateEpoch,
-      });
-      if (written.entries === 0) return null;
-      await snapshot.commit(written.diffId);
-      return {
-        digest: written.digest,
-        diffId: written.diffId,
-        size: written.size,
-        mediaType: written.mediaType,
-      };
-    } finally {
-      await snapshot.release();
-    }
-  }
-
-  /**
-   * COPY/ADD as a layer written directly from its sources (FileOps.layer); undefined when the op is not
-   * eligible and needs the scratch directory. Paths resolve through a read-only view of the layers below
-   * (without --link), which also serves --chown names.
-   */
-  private async copyLayer(
-    op: CopyOp,
-    state: StageResult,
-    source: { root: CopySourceRoot },
-  ): Promise<LayerRef | null | undefined> {
-    if (this.deps.files.layer === undefined) return undefined;
-    const below =
-      !op.link || (op.chown !== undefined && /[^0-9:]/.test(op.chown))
-        ? await this.deps.snapshotter.view(state.layers)
-        : undefined;
-    let entries: AsyncIterable<LayerEntry> | undefined;
-    try {
-      // With --link and a numeric (or no) --chown nothing is looked up: an empty root will do.
-      const userDbRoot = below?.rootfs ?? "/var/empty/gantry-no-user-db";
-      entries = await this.deps.files.layer(op, source.root, userDbRoot, op.link ? undefined : below?.rootfs);
-    } finally {
-      await below?.release();
-    }
-    if (entries === undefined) return undefined;
-    this.throwIfCanceled();
-    const written = await writeLayer(this.deps.blobs, entries, {
-      compression: this.options.compression,
-      level: this.options.compressionLevel,
-      clampMtime: this.options.sourceDateEpoch,
-    });
-    if (written.entries === 0) return null;
-    return {
-      digest: written.digest,
-      diffId: written.diffId,
-      size: written.size,
-      mediaType: written.mediaType,
-    };
-  }
-
-  private async runExec(step: Step, op: ExecOp, rootfs: string): Promise<void> {
-    this.throwIfCanceled();
-    const prepared = await this.deps.mounts(op.mounts, rootfs, (from) => this.view(from));
-    const inline = await writeInlineFiles(op.inlineFiles ?? []);
-    const out = new LineSplitter((line) => this.emit({ type: "log", id: step.id, stream: "stdout", line }));
-    try {
-      const result = await this.deps.runtime.run({
-        rootfs,
-        args: op.args,
-        // Proxy variables reach the process only: never the key, the config or the history.
-        env: [...op.env, ...(op.proxyEnv ?? []), ...prepared.env],
-        cwd: op.cwd,
-        user: op.user,
-        network: op.network,
-        security: op.security,
-        mounts: [...prepared.mounts, ...inline.mounts],
-        onOutput: (chunk) => out.push(chunk),
-        signal: this.abort.signal,
-      });
-      out.flush();
-      this.throwIfCanceled();
-      if (result.exitCode !== 0)
-        throw new BuildStepError(step, result.exitCode, result.tail, this.options.locate?.(step.location));
-    } finally {
-      await prepared.release();
-      await inline.release();
-    }
   }
 
   /** The key of what a bind mount reads: another stage's result, an image, or the context's content. */
