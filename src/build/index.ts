@@ -15,7 +15,7 @@ import { CacheSource, type CacheSpec, exportCache } from "../cache/remote.js";
 import { readCacheSettings } from "../cache/settings.js";
 import { SourceMemoStore } from "../cache/source-memo.js";
 import { linkImage, writeImageDocuments } from "../executor/export.js";
-import type { ProgressSink } from "../executor/progress.js";
+import { type ProgressSink, startVertex } from "../executor/progress.js";
 import { type SolveResult, solve } from "../executor/solver.js";
 import { locationOf } from "../frontend/validate-location.js";
 import { compileGraph } from "../graph/compile.js";
@@ -194,33 +194,16 @@ async function build(request: BuildRequest): Promise<BuildResult> {
 async function openCacheSources(request: BuildRequest, blobs: ContentStore): Promise<CacheSource[]> {
   const sources: CacheSource[] = [];
   for (const spec of request.cacheFrom ?? []) {
-    const id = `cache-from:${spec.ref ?? spec.dir}`;
-    const started = Date.now();
     const name = `importing cache from ${spec.ref ?? spec.dir}`;
-    request.progress({ type: "vertex", id, name, status: "running", started });
+    const vertex = startVertex(request.progress, `cache-from:${spec.ref ?? spec.dir}`, name);
     try {
       const source = await CacheSource.open(spec, request.insecureRegistries);
       sources.push(source);
       await importMounts(request, blobs, source);
-      request.progress({
-        type: "vertex",
-        id,
-        name: `${name} (${source.size} records)`,
-        status: "done",
-        started,
-        completed: Date.now(),
-        duration: Date.now() - started,
-      });
+      vertex.done(`${name} (${source.size} records)`);
     } catch (error) {
       // A cache that cannot be read makes the build slower, never wrong: a warning, as BuildKit.
-      request.progress({
-        type: "vertex",
-        id,
-        name,
-        status: "error",
-        started,
-        error: (error as Error).message,
-      });
+      vertex.fail(error);
       request.progress({
         type: "warning",
         message: `cache import from ${spec.ref ?? spec.dir} failed: ${(error as Error).message}`,
@@ -300,24 +283,16 @@ async function exportBuildCache(
     .filter((used) => spec.mode === "max" || chain.has(used.stage))
     .map((used) => used.record)
     .filter((record) => !seen.has(record.key) && seen.add(record.key) !== undefined);
-  const id = `cache-to:${spec.ref ?? spec.dir}`;
   const name = `exporting cache to ${spec.ref ?? spec.dir} (mode=${spec.mode})`;
-  const started = Date.now();
-  request.progress({ type: "vertex", id, name, status: "running", started });
+  const vertex = startVertex(request.progress, `cache-to:${spec.ref ?? spec.dir}`, name);
   try {
     const mounts = await exportMounts(request, blobs, spec);
     const stats = await exportCache(spec, blobs, records, mounts, { insecure: request.insecureRegistries });
-    request.progress({
-      type: "vertex",
-      id,
-      name: `${name}: ${stats.records} records, ${stats.blobsSent} layers sent, ${stats.blobsSkipped} already there`,
-      status: "done",
-      started,
-      completed: Date.now(),
-      duration: Date.now() - started,
-    });
+    vertex.done(
+      `${name}: ${stats.records} records, ${stats.blobsSent} layers sent, ${stats.blobsSkipped} already there`,
+    );
   } catch (error) {
-    request.progress({ type: "vertex", id, name, status: "error", started, error: (error as Error).message });
+    vertex.fail(error);
     request.progress({
       type: "warning",
       message: `cache export to ${spec.ref ?? spec.dir} failed (the image is fine): ${(error as Error).message}`,

@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { UsageError } from "../errors.js";
-import type { ProgressSink } from "../executor/progress.js";
+import { type ProgressSink, startVertex } from "../executor/progress.js";
 import { ContentStore } from "../image/content-store.js";
 import { extractLayer } from "../image/layer/extract.js";
 import { parseImageReference } from "../image/reference.js";
@@ -67,34 +67,16 @@ export async function deliverOutputs(
 ): Promise<string[]> {
   const lines: string[] = [];
   for (const output of outputs) {
-    const started = Date.now();
-    const id = `export:${output.type}:${output.dest ?? ""}`;
     const name =
       output.type === "registry" || output.push
         ? "pushing image"
         : `exporting to ${output.type}${output.dest ? ` ${output.dest}` : ""}`;
-    options.progress({ type: "vertex", id, name, status: "running", started });
+    const vertex = startVertex(options.progress, `export:${output.type}:${output.dest ?? ""}`, name);
     try {
       lines.push(...(await deliver(root, result, output, options)));
-      const completed = Date.now();
-      options.progress({
-        type: "vertex",
-        id,
-        name,
-        status: "done",
-        started,
-        completed,
-        duration: completed - started,
-      });
+      vertex.done();
     } catch (error) {
-      options.progress({
-        type: "vertex",
-        id,
-        name,
-        status: "error",
-        started,
-        error: (error as Error).message,
-      });
+      vertex.fail(error);
       throw error;
     }
   }

@@ -5,7 +5,7 @@
  */
 
 import { GantryError } from "../errors.js";
-import type { ProgressSink } from "../executor/progress.js";
+import { type ProgressSink, startVertex } from "../executor/progress.js";
 import { createLocalImageResolver } from "../graph/local-resolver.js";
 import type { ImageResolver, ResolvedImage } from "../graph/types.js";
 import type { Platform } from "../image/oci-types.js";
@@ -28,35 +28,16 @@ export function createImageResolver(options: ResolverOptions): ImageResolver {
         if (!(error instanceof GantryError) || error.code !== "IMAGE_NOT_FOUND") throw error;
       }
     }
-    const started = Date.now();
-    const id = `pull:${ref}`;
-    options.progress({ type: "vertex", id, name: `pull ${ref}`, status: "running", started });
+    const vertex = startVertex(options.progress, `pull:${ref}`, `pull ${ref}`);
     try {
       // The client (undici) is loaded only when a base image is not in the data root.
       const { pullImage } = await import("../client/index.js");
       const pulled = await pullImage({ root: options.root, ref, platform, insecure: options.insecure });
-      options.progress({
-        type: "vertex",
-        id,
-        name: `pull ${ref}`,
-        status: "done",
-        started,
-        completed: Date.now(),
-        duration: Date.now() - started,
-      });
-      return await local(`${pulled.repository}@${pulled.manifestDigest}`, platform).then((image) => ({
-        ...image,
-        ref,
-      }));
+      const image = await local(`${pulled.repository}@${pulled.manifestDigest}`, platform);
+      vertex.done();
+      return { ...image, ref };
     } catch (error) {
-      options.progress({
-        type: "vertex",
-        id,
-        name: `pull ${ref}`,
-        status: "error",
-        started,
-        error: (error as Error).message,
-      });
+      vertex.fail(error);
       throw error;
     }
   };

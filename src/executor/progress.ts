@@ -67,3 +67,34 @@ export class LineSplitter {
     this.pending = "";
   }
 }
+
+/** A vertex reported from outside the solver (pull, export, cache import/export): running now, then done or error. */
+export interface TrackedVertex {
+  /** Reports success, optionally with a final name (e.g. with counts). */
+  done(finalName?: string): void;
+  /** Reports failure with the error's message. */
+  fail(error: unknown): void;
+}
+
+export function startVertex(sink: ProgressSink, id: string, name: string): TrackedVertex {
+  const started = Date.now();
+  sink({ type: "vertex", id, name, status: "running", started });
+  return {
+    done(finalName = name) {
+      const completed = Date.now();
+      sink({
+        type: "vertex",
+        id,
+        name: finalName,
+        status: "done",
+        started,
+        completed,
+        duration: completed - started,
+      });
+    },
+    fail(error) {
+      const message = error instanceof Error ? error.message : String(error);
+      sink({ type: "vertex", id, name, status: "error", started, completed: Date.now(), error: message });
+    },
+  };
+}
