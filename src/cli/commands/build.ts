@@ -1,9 +1,3 @@
-/**
- * `gantry build [CONTEXT]`: the flags of `docker buildx build` (-f, -t, --build-arg, --target, --platform,
- * --no-cache, --pull, --push, --output, --secret, --ssh, --label, --iidfile, --metadata-file, --progress),
- * turned into a BuildRequest for src/build; then the outputs and the summary. Ctrl-C cancels cleanly.
- */
-import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { type Command, Option } from "commander";
@@ -19,6 +13,7 @@ import { hostPlatform, parsePlatform } from "../../image/platform.js";
 import { formatBytes } from "../../util/bytes.js";
 import { dataRootOf, parseFormat, printJson } from "../global-options.js";
 import { createRenderer, parseProgressMode } from "../progress/index.js";
+import { readDockerfileArgument } from "../read-dockerfile.js";
 
 interface BuildOptions {
   file?: string;
@@ -143,7 +138,7 @@ async function buildCommand(context: string, opts: BuildOptions, cmd: Command): 
   const format = parseFormat(opts.format);
   const root = dataRootOf(cmd);
   const dockerfilePath = opts.file ?? join(context, "Dockerfile");
-  const dockerfile = readDockerfile(dockerfilePath);
+  const dockerfile = readDockerfileArgument(dockerfilePath);
   const outputs: OutputSpec[] = opts.output.map(parseOutputSpec);
   if (opts.push) outputs.push({ type: "registry" });
   const mode = opts.quiet ? "quiet" : parseProgressMode(opts.progress);
@@ -266,17 +261,6 @@ function printSummary(result: BuildResult, delivered: string[]): void {
   out.write(`steps   ${result.steps} (${result.cached} cached) in ${(result.duration / 1000).toFixed(2)}s\n`);
   for (const tag of result.stored) out.write(`tagged  ${tag}\n`);
   for (const line of delivered) out.write(`output  ${line}\n`);
-}
-
-function readDockerfile(path: string): Uint8Array {
-  try {
-    return path === "-" ? readFileSync(0) : readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read Dockerfile ${path}: ${code ?? (error as Error).message}`, {
-      hint: "pass the Dockerfile with -f, or put a Dockerfile in the context directory",
-    });
-  }
 }
 
 export function parseBuildArgs(

@@ -1,9 +1,3 @@
-/**
- * `gantry graph FILE [--build-arg K=V]… [--target S] [--platform P] [--format text|dot|json]`: compiles a
- * Dockerfile into its build graph, resolving base images from the local data root only, and prints it
- * (a text outline, Graphviz dot, or the graph as JSON). Nothing is built or pulled.
- */
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { buildAst } from "../../frontend/ast-build.js";
@@ -13,6 +7,7 @@ import { createLocalImageResolver } from "../../graph/local-resolver.js";
 import { hostPlatform, parsePlatform } from "../../graph/platform.js";
 import { graphToDot, graphToText } from "../../graph/render.js";
 import { dataRootOf, parseFormat, printJson } from "../global-options.js";
+import { readDockerfileArgument } from "../read-dockerfile.js";
 
 interface GraphOptions {
   buildArg: string[];
@@ -40,17 +35,6 @@ export function parseBuildArgs(
   return out;
 }
 
-function readSource(file: string): Uint8Array {
-  try {
-    return file === "-" ? readFileSync(0) : readFileSync(file);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`cannot read ${file}: ${err.code ?? err.message}`, {
-      hint: "pass the path of a Dockerfile, or - to read standard input",
-    });
-  }
-}
-
 export function registerGraph(program: Command): void {
   program
     .command("graph")
@@ -71,7 +55,7 @@ export function registerGraph(program: Command): void {
       const format = parseFormat(opts.format, ["text", "dot", "json"]);
       const host = hostPlatform();
       const platform = opts.platform === undefined ? host : parsePlatform(opts.platform, host);
-      const raw = parseDockerfile(readSource(file), file);
+      const raw = parseDockerfile(readDockerfileArgument(file), file);
       const graph = await compileGraph(buildAst(raw), {
         buildArgs: parseBuildArgs(opts.buildArg),
         target: opts.target,

@@ -1,8 +1,3 @@
-/**
- * `gantry parse FILE [--dump | --json]`: parses a Dockerfile (`-` = standard input) and prints BuildKit's
- * dump format (default) or the parsed tree as JSON. Parse errors exit 1 through the CLI's error printer.
- */
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { buildAst } from "../../frontend/ast-build.js";
@@ -11,21 +6,11 @@ import { dumpDockerfile } from "../../frontend/dump.js";
 import { parseDockerfile } from "../../frontend/parse.js";
 import type { RawDockerfile } from "../../frontend/raw.js";
 import { encodeBytes } from "../../frontend/text.js";
+import { readDockerfileArgument } from "../read-dockerfile.js";
 
 interface ParseOptions {
   dump?: boolean;
   json?: boolean;
-}
-
-function readSource(file: string): Uint8Array {
-  try {
-    return file === "-" ? readFileSync(0) : readFileSync(file);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`cannot read ${file}: ${err.code ?? err.message}`, {
-      hint: "pass the path of a Dockerfile, or - to read standard input",
-    });
-  }
 }
 
 /** The `--json` document. One call, so the typed AST can replace the raw tree in one line. */
@@ -42,7 +27,7 @@ export function registerParse(program: Command): void {
     .option("--json", "print the parsed tree as JSON")
     .action((file: string, opts: ParseOptions) => {
       if (opts.dump && opts.json) throw new UsageError("--dump and --json cannot be combined");
-      const raw = parseDockerfile(readSource(file), file);
+      const raw = parseDockerfile(readDockerfileArgument(file), file);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(jsonDocument(raw), null, 2)}\n`);
         return;
