@@ -13,36 +13,9 @@ PACKAGES=(
   fuse-overlayfs # buildah's overlay storage driver where kernel overlay cannot be used
 )
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-bench-deps: must run as root (apt-get)" >&2
-  exit 1
-fi
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-bench-deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # policy-rc.d 101 keeps the packages' init scripts from starting daemons during install.
-  policy=/usr/sbin/policy-rc.d
-  created_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 0755 "$policy"
-    created_policy=1
-  fi
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
-    [ "$created_policy" -eq 1 ] && rm -f "$policy"
-    exit 1
-  }
-  [ "$created_policy" -eq 1 ] && rm -f "$policy"
-fi
+# shellcheck source=lib/apt-packages.sh
+source "$(dirname "$0")/lib/apt-packages.sh"
+install_missing_packages install-bench-deps "${PACKAGES[@]}"
 
 # The benches start their own dockerd/containerd; a packaged service would compete for the same paths.
 if command -v systemctl >/dev/null 2>&1; then

@@ -21,24 +21,9 @@ PACKAGES=(
   attr            # setfattr/getfattr: overlayfs opaque-directory xattrs in snapshots
 )
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-system-deps: must run as root (apt-get)" >&2
-  exit 1
-fi
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-system-deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=lib/apt-packages.sh
+source "$(dirname "$0")/lib/apt-packages.sh"
+install_missing_packages install-system-deps "${PACKAGES[@]}"
 
 # Debian's docker-registry package starts a system service on install; tests start their own instances
 # on free ports, so the packaged one is stopped (it would hold port 5000).
