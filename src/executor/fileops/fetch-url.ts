@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fetch as undiciFetch } from "undici";
 import { CopyError } from "../../context/errors.js";
 
 /** The subset of fetch ADD needs (undici's by default; tests may pass another). */
@@ -60,7 +59,8 @@ export async function downloadUrl(
   options: { checksum?: string; fetch?: FetchLike; tempDir?: string; signal?: AbortSignal } = {},
 ): Promise<Downloaded> {
   const expected = options.checksum === undefined ? undefined : parseChecksum(options.checksum);
-  const fetchImpl = options.fetch ?? (undiciFetch as unknown as FetchLike);
+  // undici (a large module) is loaded only when an ADD really downloads something.
+  const fetchImpl = options.fetch ?? ((await import("undici")).fetch as unknown as FetchLike);
   let response: Awaited<ReturnType<FetchLike>>;
   try {
     response = await fetchImpl(url, { signal: options.signal, redirect: "follow" });
