@@ -17,7 +17,7 @@ export interface CopyOptions {
   platform?: Platform;
   /** The tag the destination sets on the top manifest. */
   tag?: string;
-  /** Blobs in flight at once (default 4). */
+  /** Blobs in flight at once (default 6: a typical image's layers all at once). */
   concurrency?: number;
   onProgress?: TransferListener;
 }
@@ -85,7 +85,7 @@ async function copyManifestTree(
   }
   const blobs = referenced.filter((d) => d !== subject && !state.seen.has(d.digest));
   for (const blob of blobs) state.seen.add(blob.digest);
-  await forEachLimited(blobs, options.concurrency ?? 4, async (blob) => {
+  await forEachLimited(blobs, options.concurrency ?? 6, async (blob) => {
     state.blobs++;
     await copyBlob(source, destination, blob, options.onProgress);
   });
