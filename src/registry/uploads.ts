@@ -115,12 +115,7 @@ async function appendBody(ctx: RequestContext, session: LiveSession): Promise<vo
     },
   });
   try {
-    // A 4 MiB buffer lets the request keep flowing while earlier chunks are written (batched with writev).
-    await pipeline(
-      ctx.req,
-      counter,
-      createWriteStream(session.dataPath, { flags: "r+", start, highWaterMark: 4 * 1024 * 1024 }),
-    );
+    await pipeline(ctx.req, counter, createWriteStream(session.dataPath, { flags: "r+", start }));
     if (expectedLength !== undefined && count !== expectedLength) {
       throw blobUploadInvalid(`chunk has ${count} bytes, Content-Range announced ${expectedLength}`);
     }
