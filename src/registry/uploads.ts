@@ -115,7 +115,12 @@ async function appendBody(ctx: RequestContext, session: LiveSession): Promise<vo
     },
   });
   try {
-    await pipeline(ctx.req, counter, createWriteStream(session.dataPath, { flags: "r+", start }));
+    // A 4 MiB buffer lets the request keep flowing while earlier chunks are written (batched with writev).
+    await pipeline(
+      ctx.req,
+      counter,
+      createWriteStream(session.dataPath, { flags: "r+", start, highWaterMark: 4 * 1024 * 1024 }),
+    );
     if (expectedLength !== undefined && count !== expectedLength) {
       throw blobUploadInvalid(`chunk has ${count} bytes, Content-Range announced ${expectedLength}`);
     }
