@@ -61,6 +61,8 @@ export class OciLayoutIndex {
   private chain: Promise<void> = Promise.resolve();
   /** A queued rewrite that has not started reading yet: later requests can share it. */
   private queued: Promise<void> | undefined;
+  /** When this process last released the lock (ms since the epoch). */
+  private releasedAt = 0;
 
   constructor(root: string, collect: () => Promise<TaggedManifest[]>, lockOptions: LayoutLockOptions = {}) {
     this.root = root;
@@ -92,7 +94,12 @@ export class OciLayoutIndex {
    */
   update(): Promise<void> {
     if (this.queued) return this.queued;
-    const run = this.chain.then(() => {
+    const run = this.chain.then(async () => {
+      // Right after our own rewrite, leave the lock free for a moment: other processes poll for it at most
+      // every 80 ms, and a busy registry rewriting back to back would otherwise starve them (a `gantry
+      // registry gc` or `gantry build -t` next to a server under pushes). Requests meanwhile share this run.
+      const sinceRelease = Date.now() - this.releasedAt;
+      if (sinceRelease < LOCK_YIELD_MS) await sleep(LOCK_YIELD_MS - sinceRelease);
       this.queued = undefined;
       return this.rewriteLocked();
     });
@@ -121,6 +128,7 @@ export class OciLayoutIndex {
       await writeFileAtomic(this.indexPath, OciLayoutIndex.render(tagged));
     } finally {
       await release();
+      this.releasedAt = Date.now();
     }
   }
 
@@ -158,6 +166,9 @@ export class OciLayoutIndex {
     }
   }
 }
+
+/** How long a process leaves the lock free after releasing it before taking it again (see `update`). */
+const LOCK_YIELD_MS = 100;
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
