@@ -199,6 +199,22 @@ describe("token auth", () => {
     await res.text();
   });
 
+  it("gives a token its whole lifetime, not just the rest of the current second", async () => {
+    const { url } = await tokenRegistry(1);
+    const alice = new AuthClient(url, { user: "alice", password: USERS.alice });
+    expect(await statusOf(alice.request("/v2/alice/app/tags/list"))).toBe(404);
+    const received = Date.now();
+    const token = alice.tokens.at(-1)!;
+    // Claims are whole seconds; a 1 s token must still be good 0.95 s after it arrived, whatever the
+    // millisecond it was issued at.
+    await new Promise((r) => setTimeout(r, received + 950 - Date.now()));
+    const res = await fetch(`${url}/v2/alice/app/tags/list`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(404);
+    await res.text();
+  });
+
   it("refuses bad credentials at the token endpoint and gives anonymous what the ACL allows", async () => {
     const { url } = await tokenRegistry();
     await new AuthClient(url, { user: "alice", password: USERS.alice }).pushImage("public/base", "v1");

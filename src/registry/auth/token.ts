@@ -289,7 +289,8 @@ export class TokenService implements Authorizer {
       iss: ISSUER,
       sub: subject,
       aud: this.options.service,
-      exp: now + ttl,
+      // Rounded up: a token issued at x.999 s must not expire a millisecond later (claims are whole seconds).
+      exp: Math.ceil(Date.now() / 1000) + ttl,
       nbf: now,
       iat: now,
       jti: randomUUID(),
