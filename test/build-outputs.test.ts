@@ -104,6 +104,7 @@ describe.skipIf(!enabled)("gantry build outputs", () => {
     const oci = join(work, "image.oci.tar");
     const docker = join(work, "image.docker.tar");
     const local = join(work, "fs");
+    const layout = join(work, "layout");
     const result = await gantry(
       "build",
       context,
@@ -116,12 +117,16 @@ describe.skipIf(!enabled)("gantry build outputs", () => {
       `type=docker,dest=${docker},name=example/app:2`,
       "-o",
       `type=local,dest=${local}`,
+      "-o",
+      `type=oci,tar=false,dest=${layout},name=example/app:3`,
     );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const digest = result.stdout.trim();
     const fromOci = JSON.parse((await run("skopeo", ["inspect", `oci-archive:${oci}`])).stdout);
     expect(fromOci.Digest).toBe(digest);
+    const fromLayout = JSON.parse((await run("skopeo", ["inspect", `oci:${layout}:example/app:3`])).stdout);
+    expect(fromLayout.Digest).toBe(digest);
     const fromDocker = JSON.parse((await run("skopeo", ["inspect", `docker-archive:${docker}`])).stdout);
     expect(fromDocker.Layers.length).toBe(fromOci.Layers.length);
     const listing = (await run("tar", ["-tf", docker])).stdout.split("\n");

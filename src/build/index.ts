@@ -71,8 +71,6 @@ export interface BuildResult {
   size: number;
   /** repository:tag for each -t, as stored. */
   stored: string[];
-  /** A repository of the data root the image is linked into (`gantry/untagged` without -t). */
-  local: { repository: string };
   steps: number;
   cached: number;
   duration: number;
@@ -168,8 +166,7 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     stored.push(`${tag.ref.repository}:${tag.ref.tag ?? "latest"}`);
   }
   // Without -t the image is still addressable by digest (and exportable): linked untagged.
-  const local = { repository: tags[0]?.ref.repository ?? UNTAGGED_REPOSITORY };
-  if (tags.length === 0) await linkImage(repositories, image, local);
+  if (tags.length === 0) await linkImage(repositories, image, { repository: UNTAGGED_REPOSITORY });
   await Promise.all(remote.map((source) => source.close()));
   await Promise.all(
     (request.cacheTo ?? []).map((spec) => exportBuildCache(request, blobs, spec, graph, solved)),
@@ -182,7 +179,6 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     layers: image.layers,
     size,
     stored,
-    local,
     steps: solved.steps,
     cached: solved.cached,
     duration: Date.now() - started,

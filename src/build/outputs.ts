@@ -6,6 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { type ProgressSink, startVertex } from "../executor/progress.js";
+import { writeArchive } from "../image/archive/index.js";
 import { ContentStore } from "../image/content-store.js";
 import { extractLayer } from "../image/layer/extract.js";
 import { parseImageReference } from "../image/reference.js";
@@ -109,7 +110,7 @@ async function deliver(
     return lines;
   }
   if (output.type === "oci" || output.type === "docker") {
-    return [await writeArchive(root, result, output, names[0])];
+    return [await exportArchive(root, result, output, names)];
   }
   if (output.type === "local") {
     const blobs = await ContentStore.open(root);
@@ -123,32 +124,15 @@ async function deliver(
 }
 
 /** type=oci (a tar, or a layout directory with tar=false) and type=docker (what `docker load` reads). */
-async function writeArchive(
+async function exportArchive(
   root: string,
   result: BuildResult,
   output: OutputSpec,
-  name: string | undefined,
+  names: string[],
 ): Promise<string> {
-  const [{ copyImage }, { openDestination, openSource, parseImageAddress }] = await Promise.all([
-    import("../client/copy.js"),
-    import("../client/transports/address.js"),
-  ]);
-  const transport =
-    output.type === "docker" ? "docker-archive" : output.tar === false ? "oci" : "oci-archive";
-  // The ref inside the archive: the first -t (as written) or none.
-  const ref = name === undefined ? "" : `:${name}`;
-  const ctx = { root };
-  const local = result.local;
-  const source = await openSource(parseImageAddress(`localhost/${local.repository}@${result.digest}`), ctx);
-  const { destination, tag } = await openDestination(
-    parseImageAddress(`${transport}:${output.dest}${ref}`),
-    ctx,
-  );
-  try {
-    await copyImage(source, destination, { tag });
-  } finally {
-    await source.close();
-    await destination.close();
-  }
-  return `${transport}:${output.dest}${ref}`;
+  const format = output.type === "docker" ? "docker" : output.tar === false ? "oci-layout" : "oci";
+  // Read straight from the content store by manifest: no repository link or registry client needed.
+  await writeArchive({ root, format, manifest: result.manifest, file: output.dest!, names });
+  const transport = format === "docker" ? "docker-archive" : format === "oci-layout" ? "oci" : "oci-archive";
+  return `${transport}:${output.dest}${names[0] === undefined ? "" : `:${names[0]}`}`;
 }

@@ -9,6 +9,7 @@ import { copyImage } from "./copy-image.js";
 import { DockerArchiveDestination } from "./docker-archive.js";
 import type { TransferListener } from "./image-transport.js";
 import { OciArchiveDestination } from "./oci-archive.js";
+import { OciLayoutDestination } from "./oci-layout-dir.js";
 import { StoreManifestSource } from "./store-source.js";
 
 export { type CopyOptions, type CopyResult, copyImage } from "./copy-image.js";
@@ -29,11 +30,14 @@ export { StoreManifestSource } from "./store-source.js";
 export interface WriteArchiveOptions {
   /** The data root whose content store holds the image. */
   root: string;
-  /** `oci`: an OCI layout tar (skopeo's oci-archive); `docker`: a tar `docker load` accepts. */
-  format: "oci" | "docker";
+  /**
+   * `oci`: an OCI layout tar (skopeo's oci-archive); `oci-layout`: the same layout as a directory;
+   * `docker`: a tar `docker load` accepts.
+   */
+  format: "oci" | "oci-layout" | "docker";
   /** The image's manifest (for `docker`, a single-platform manifest; an index is narrowed to the host). */
   manifest: Descriptor;
-  /** The tar file to write (replaced atomically). */
+  /** The tar file to write (replaced atomically), or the layout directory for `oci-layout`. */
   file: string;
   /** Names: RepoTags of a Docker archive; the first is the OCI ref name (`org.opencontainers.image.ref.name`). */
   names?: readonly string[];
@@ -47,7 +51,9 @@ export async function writeArchive(options: WriteArchiveOptions): Promise<{ mani
   const destination =
     options.format === "docker"
       ? new DockerArchiveDestination(options.file, names)
-      : new OciArchiveDestination(options.file, names[0]);
+      : options.format === "oci-layout"
+        ? new OciLayoutDestination(options.file, names[0])
+        : new OciArchiveDestination(options.file, names[0]);
   try {
     const result = await copyImage(source, destination, { tag: names[0], onProgress: options.onProgress });
     return { manifest: result.manifest };

@@ -39,8 +39,6 @@ export type ExtractErrorCode =
   | "LAYER_UNSAFE_PATH"
   /** A hard link points outside the root or at nothing extracted. */
   | "LAYER_UNSAFE_LINK"
-  /** Symlinks in a path loop (more than 40 followed). */
-  | "LAYER_SYMLINK_LOOP"
   /** A filesystem operation failed while extracting. */
   | "LAYER_EXTRACT_FAILED";
 
