@@ -134,6 +134,46 @@ describe("blobs", () => {
     expect(got.length).toBe(big.length);
     expect(sha256(got)).toBe(d);
   });
+
+  it("concurrent and slow readers of multi-MiB blobs and ranges all get intact bytes (send buffers are reused only once written)", async () => {
+    const blobs = [0, 1, 2].map((seed) => {
+      const b = Buffer.alloc(5 * 1024 * 1024 + seed * 4099);
+      for (let i = 0; i + 4 <= b.length; i += 4) b.writeUInt32LE((Math.imul(i + seed, 2654435761) ^ seed) >>> 0, i);
+      return b;
+    });
+    const digests = await Promise.all(blobs.map((b) => pushBlob(reg.url, "ns/many", b)));
+    // A reader that goes away half-way must not hurt the others.
+    const abort = new AbortController();
+    const aborted = fetch(`${reg.url}/v2/ns/many/blobs/${digests[0]}`, { signal: abort.signal }).then(
+      async (res) => {
+        const reader = res.body!.getReader();
+        await reader.read();
+        abort.abort();
+      },
+    );
+    const slow = async (i: number): Promise<Buffer> => {
+      const res = await fetch(`${reg.url}/v2/ns/many/blobs/${digests[i]}`);
+      const parts: Buffer[] = [];
+      const reader = res.body!.getReader();
+      for (let n = 0; ; n++) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(Buffer.from(value));
+        if (n % 16 === 0) await new Promise((r) => setTimeout(r, 2));
+      }
+      return Buffer.concat(parts);
+    };
+    const wholes = await Promise.all(Array.from({ length: 12 }, (_, k) => slow(k % 3)));
+    wholes.forEach((got, k) => expect(sha256(got)).toBe(digests[k % 3]));
+    const start = 1024 * 1024 - 5;
+    const end = 4 * 1024 * 1024 + 11;
+    const ranged = await fetch(`${reg.url}/v2/ns/many/blobs/${digests[1]}`, {
+      headers: { range: `bytes=${start}-${end}` },
+    });
+    expect(ranged.status).toBe(206);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(blobs[1]!.subarray(start, end + 1))).toBe(true);
+    await aborted.catch(() => {});
+  });
 });
 
 describe("edge cases", () => {

@@ -7,8 +7,8 @@
 import { parseDigest } from "../image/digest.js";
 import { BlobUnknownError } from "../image/errors.js";
 import type { ByteRange, Digest } from "../image/store-types.js";
-import { openWholeBlob } from "./blob-read.js";
-import { header, type RequestContext, sendEmpty, sendStream } from "./context.js";
+import { sendBlob } from "./blob-read.js";
+import { header, type RequestContext, sendEmpty } from "./context.js";
 import { RegistryError } from "./errors.js";
 import { touchBlob } from "./storage.js";
 
@@ -71,7 +71,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     res.setHeader("Content-Length", length);
     res.setHeader("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
     if (ctx.req.method === "HEAD") return sendEmpty(ctx, 206);
-    await sendStream(ctx, 206, await ctx.services.blobs.openRead(digest, range));
+    await sendBlob(ctx, 206, ctx.services.blobs, digest, range);
     return;
   }
   res.setHeader("Content-Length", size);
@@ -80,7 +80,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     await touchBlob(ctx.services.blobs, digest);
     return sendEmpty(ctx, 200);
   }
-  await sendStream(ctx, 200, await openWholeBlob(ctx.services.blobs, digest));
+  await sendBlob(ctx, 200, ctx.services.blobs, digest);
 }
 
 export async function deleteBlob(ctx: RequestContext): Promise<void> {
