@@ -138,7 +138,8 @@ describe("blobs", () => {
   it("concurrent and slow readers of multi-MiB blobs and ranges all get intact bytes (send buffers are reused only once written)", async () => {
     const blobs = [0, 1, 2].map((seed) => {
       const b = Buffer.alloc(5 * 1024 * 1024 + seed * 4099);
-      for (let i = 0; i + 4 <= b.length; i += 4) b.writeUInt32LE((Math.imul(i + seed, 2654435761) ^ seed) >>> 0, i);
+      for (let i = 0; i + 4 <= b.length; i += 4)
+        b.writeUInt32LE((Math.imul(i + seed, 2654435761) ^ seed) >>> 0, i);
       return b;
     });
     const digests = await Promise.all(blobs.map((b) => pushBlob(reg.url, "ns/many", b)));
@@ -164,7 +165,7 @@ describe("blobs", () => {
       return Buffer.concat(parts);
     };
     const wholes = await Promise.all(Array.from({ length: 12 }, (_, k) => slow(k % 3)));
-    wholes.forEach((got, k) => expect(sha256(got)).toBe(digests[k % 3]));
+    for (const [k, got] of wholes.entries()) expect(sha256(got)).toBe(digests[k % 3]);
     const start = 1024 * 1024 - 5;
     const end = 4 * 1024 * 1024 + 11;
     const ranged = await fetch(`${reg.url}/v2/ns/many/blobs/${digests[1]}`, {
