@@ -16,7 +16,7 @@ import {
 import { FsRepositoryStore } from "../../image/repository-store.js";
 import type { ByteRange, Descriptor, ManifestRecord } from "../../image/store-types.js";
 import { ClientError } from "../errors.js";
-import { withProgress } from "./progress-stream.js";
+import { counted } from "./progress-stream.js";
 
 export interface DataRoot {
   root: string;
@@ -101,7 +101,7 @@ export class DataRootDestination implements ImageDestination {
     open: (range?: ByteRange) => Promise<Readable>,
     onBytes: (bytes: number) => void,
   ): Promise<void> {
-    await this.store.blobs.write(withProgress(await open(), onBytes), {
+    await this.store.blobs.write(counted(await open(), onBytes), {
       digest: descriptor.digest,
       size: descriptor.size,
     });

@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 /** Chunks are gathered up to this size before being passed on: fewer, larger writes and socket sends. */
 const BATCH_BYTES = 1 << 20;
 
+/** Counts bytes (reported every BATCH_BYTES and at the end) and gathers chunks into BATCH_BYTES buffers. */
 export function countingStream(onBytes: (bytes: number) => void, start = 0): Transform {
   let total = start;
   let pending: Buffer[] = [];
@@ -35,4 +36,25 @@ export function withProgress(source: Readable, onBytes: (bytes: number) => void,
   const counter = countingStream(onBytes, start);
   pipeline(source, counter).catch((error: Error) => counter.destroy(error));
   return counter;
+}
+
+/**
+ * `source`'s chunks, untouched, with the running byte count reported every BATCH_BYTES and at the end: for
+ * the content store, which batches its own writes, so no byte is copied and no stream is added.
+ */
+export async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (bytes: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  let reported = 0;
+  for await (const chunk of source) {
+    total += chunk.byteLength;
+    if (total - reported >= BATCH_BYTES) {
+      reported = total;
+      onBytes(total);
+    }
+    yield chunk;
+  }
+  onBytes(total);
 }
