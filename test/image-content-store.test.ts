@@ -42,6 +42,26 @@ function pseudoRandom(size: number, seed = 1): Buffer {
   return out;
 }
 
+describe("writeBytes of a stored document", () => {
+  it("writes nothing when the blob is already there, but refreshes its mtime (GC grace)", async () => {
+    const doc = Buffer.from('{"config":"same"}');
+    const first = await store.writeBytes(doc);
+    const path = join(root, "blobs", "sha256", first.digest.slice(7));
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(path, old, old);
+    const before = await stat(path);
+    const again = await store.writeBytes(doc, { digest: first.digest, size: doc.length });
+    const after = await stat(path);
+    expect(again).toEqual(first);
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBeGreaterThan(before.mtimeMs + 3_000_000);
+    await expect(store.writeBytes(doc, { digest: sha256Of("other") })).rejects.toBeInstanceOf(
+      DigestMismatchError,
+    );
+    await expect(store.writeBytes(doc, { size: 3 })).rejects.toBeInstanceOf(SizeMismatchError);
+  });
+});
+
 describe("batched writes", () => {
   it("chunks of every size (empty, tiny, odd, several MiB) land in order, batched into writev calls", async () => {
     const data = pseudoRandom(5 * 1024 * 1024 + 333, 7);

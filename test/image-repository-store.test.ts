@@ -241,6 +241,33 @@ describe("OCI layout files", () => {
     expect(await refNames()).toEqual([`library/app:1@${m.digest}`, `library/app:latest@${m.digest}`]);
   });
 
+  it("re-tagging to the same manifest, linking it again and reopening write nothing (no-change rebuilds)", async () => {
+    const fs = await import("node:fs/promises");
+    const m = manifest("same");
+    await repos.linkManifest("library/app", m);
+    await repos.setTag("library/app", "1", descriptorOf(m));
+    const files = [
+      join(root, "index.json"),
+      join(root, "repositories", "library", "app", "_manifests", "tags", "1"),
+      join(root, "repositories", "library", "app", "_manifests", "revisions", "sha256", m.digest.slice(7)),
+    ];
+    const inodes = async () => Promise.all(files.map(async (f) => (await fs.stat(f)).ino));
+    const before = await inodes();
+    await repos.linkManifest("library/app", m);
+    await repos.setTag("library/app", "1", descriptorOf(m));
+    await FsRepositoryStore.open(root);
+    // An atomic rewrite renames a new file in: a different inode. None happened.
+    expect(await inodes()).toEqual(before);
+    // A real change still rewrites the tag and index.json.
+    const n = manifest("other");
+    await repos.linkManifest("library/app", n);
+    await repos.setTag("library/app", "1", descriptorOf(n));
+    const after = await inodes();
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).not.toBe(before[1]);
+    expect(await refNames()).toEqual([`library/app:1@${n.digest}`]);
+  });
+
   it("a failed index.json rewrite does not fail the tag change and is repaired by the next one", async () => {
     const m = manifest("m");
     await repos.linkManifest("app", m);

@@ -99,6 +99,7 @@ export class CacheRecordStore {
   }
 
   async setLastKey(identity: string, key: CacheKey): Promise<void> {
+    if ((await this.lastKeyFor(identity)) === key) return; // a cache hit of the same key: nothing to write
     await writeFileAtomic(this.identityPath(identity), key);
   }
 

@@ -92,6 +92,18 @@ export class OciLayoutIndex {
    * Rewrites index.json from the current tags. Resolves once a rewrite that started after this call has
    * finished, so the file reflects every tag change made before calling.
    */
+  /**
+   * Repairs index.json if it does not match the tags (a crash between a tag change and its rewrite);
+   * when it matches, as it nearly always does, nothing is locked or written.
+   */
+  async refresh(): Promise<void> {
+    const [current, tagged] = await Promise.all([
+      readFile(this.indexPath, "utf8").catch(() => undefined),
+      this.collect(),
+    ]);
+    if (current !== OciLayoutIndex.render(tagged)) await this.update();
+  }
+
   update(): Promise<void> {
     if (this.queued) return this.queued;
     const run = this.chain.then(async () => {

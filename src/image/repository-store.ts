@@ -58,7 +58,7 @@ export class FsRepositoryStore implements RepositoryStore {
     await mkdir(store.repositoriesDir, { recursive: true });
     if (store.layout) {
       await store.layout.ensureMarker();
-      await store.layout.update();
+      await store.layout.refresh();
     }
     return store;
   }
@@ -177,7 +177,10 @@ export class FsRepositoryStore implements RepositoryStore {
     const digest = parseDigest(manifest.digest).digest;
     if (!(await exists(this.revisionPath(repo, digest)))) throw new ManifestUnknownError(digest);
     const descriptor = { mediaType: manifest.mediaType, digest, size: manifest.size };
-    await writeFileAtomic(path, JSON.stringify(descriptor));
+    const text = JSON.stringify(descriptor);
+    // Re-tagging to what the tag already says (every no-change rebuild) writes nothing.
+    if ((await readFile(path, "utf8").catch(ignoreMissing)) === text) return;
+    await writeFileAtomic(path, text);
     await this.updateLayout();
   }
 
@@ -202,7 +205,10 @@ export class FsRepositoryStore implements RepositoryStore {
         JSON.stringify(referrerDescriptor(stored)),
       );
     }
-    await writeFileAtomic(this.revisionPath(repo, digest), JSON.stringify(stored));
+    const text = JSON.stringify(stored);
+    const path = this.revisionPath(repo, digest);
+    if ((await readFile(path, "utf8").catch(ignoreMissing)) === text) return;
+    await writeFileAtomic(path, text);
   }
 
   async getManifest(repo: string, digest: Digest): Promise<ManifestRecord | undefined> {

@@ -4,8 +4,7 @@
  * process chrooted into that root would see them: every symlink is followed within the root (an absolute
  * target starts again at the root, `..` stops at the root), so a resolved path never leaves the root.
  */
-import type { Stats } from "node:fs";
-import { lstat, readlink } from "node:fs/promises";
+import { lstatSync, readlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { GantryError } from "../errors.js";
 
@@ -43,27 +42,32 @@ function components(path: string): string[] {
  * are kept literally (`stats` is then undefined).
  */
 export async function resolveInRoot(root: string, path: string, followFinal = false): Promise<RootPath> {
+  return resolveInRootSync(root, path, followFinal);
+}
+
+/** `resolveInRoot` without the promise, for callers that are synchronous themselves. */
+export function resolveInRootSync(root: string, path: string, followFinal = false): RootPath {
   const pending = components(path);
   const resolved: string[] = [];
   let links = 0;
-  let stats: Stats | undefined = await lstat(root);
+  let stats: Stats | undefined = lstatSync(root);
   while (pending.length > 0) {
     const part = pending.shift()!;
     if (part === "..") {
       resolved.pop();
-      stats = await lstatOrUndefined(join(root, ...resolved));
+      stats = lstatSyncOrUndefined(join(root, ...resolved));
       continue;
     }
     const host = join(root, ...resolved, part);
-    stats = await lstatOrUndefined(host);
+    stats = lstatSyncOrUndefined(host);
     if (stats?.isSymbolicLink() && (pending.length > 0 || followFinal)) {
       if (++links > MAX_LINKS) {
         throw new RootPathError(`too many levels of symbolic links in ${path}`, path);
       }
-      const target = await readlink(host);
+      const target = readlinkSync(host);
       if (target.startsWith("/")) resolved.length = 0;
       pending.unshift(...components(target));
-      stats = await lstatOrUndefined(join(root, ...resolved));
+      stats = lstatSyncOrUndefined(join(root, ...resolved));
       continue;
     }
     resolved.push(part);
@@ -80,8 +84,13 @@ export async function resolveInRoot(root: string, path: string, followFinal = fa
 }
 
 export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  return lstatSyncOrUndefined(path);
+}
+
+/** lstat, or undefined when the path (or a parent) does not exist. */
+export function lstatSyncOrUndefined(path: string): Stats | undefined {
   try {
-    return await lstat(path);
+    return lstatSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
