@@ -14,6 +14,7 @@ import type { BuildGraph, CopyOp, SourceRef, StageNode, Step } from "../graph/ty
 import type { HistoryEntry } from "../image/oci-types.js";
 import type { Digest } from "../image/store-types.js";
 import { BuildCanceledError } from "./errors.js";
+import { layerOnlySteps } from "./layer-only.js";
 import { Limiter } from "./limiter.js";
 import type { ProgressSink, VertexEvent } from "./progress.js";
 import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
@@ -68,6 +69,7 @@ class Solver {
       throwIfCanceled: () => this.throwIfCanceled(),
       layersFetched: () => this.layersFetched(),
       view: (from) => this.view(from),
+      layerOnly: layerOnlySteps(graph),
     });
     options.signal?.addEventListener("abort", () => this.abort.abort(options.signal?.reason), { once: true });
   }

@@ -1,7 +1,8 @@
 /**
  * The filesystem side of a step the cache could not answer: RUN on a snapshot of the layers below, COPY/ADD
- * as a layer written straight from its sources (or, for archives and URLs, through a scratch directory
- * over a read-only view of the layers below), WORKDIR's mkdir; then the change as one layer (or none when
+ * into a scratch directory over a read-only view of the layers below (committed as an unpacked layer for
+ * the steps after it), or, when nothing later reads it as files, as a layer written straight from its
+ * sources; WORKDIR's mkdir; then the change as one layer (or none when
  * nothing changed). The solver decides *whether* a step runs; this decides *how*.
  */
 import type { CopyOp, ExecOp, SourceRef, Step } from "../graph/types.js";
@@ -24,6 +25,8 @@ export interface StepRunnerHost {
   layersFetched(): Promise<void>;
   /** A read-only root filesystem of a stage, an image or the context. */
   view(from: SourceRef): Promise<{ rootfs: string; release(): Promise<void> }>;
+  /** Steps whose layer nothing later reads as files (layer-only.ts): written straight to a blob. */
+  layerOnly: ReadonlySet<string>;
 }
 
 export class StepRunner {
@@ -41,7 +44,7 @@ export class StepRunner {
   ): Promise<LayerRef | null> {
     const op = step.op;
     await this.host.layersFetched();
-    if (op.kind === "copy") {
+    if (op.kind === "copy" && this.host.layerOnly.has(step.id)) {
       // Plain sources: the layer is written straight from them, no directory, no snapshot.
       const direct = await this.copyLayer(op, state, source!);
       if (direct !== undefined) return direct;
