@@ -35,6 +35,8 @@ export interface ContentStoreOptions {
   staleIngest?: StaleTempOptions;
 }
 
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 export class ContentStore implements BlobStore {
   readonly root: string;
   /** Temp files of in-flight writes; same filesystem as `blobs/`. */
@@ -98,7 +100,9 @@ export class ContentStore implements BlobStore {
     }
     try {
       const { size } = await handle.stat();
-      if (range === undefined) return createReadStream(path, { fd: handle });
+      // 1 MiB reads: with Node's default 64 KiB every blob pushed or served costs 16× the thread-pool round
+      // trips (a 40 MB layer push spent ~100 ms of main-thread time just issuing reads).
+      if (range === undefined) return createReadStream(path, { fd: handle, highWaterMark: READ_CHUNK_BYTES });
       const { start } = range;
       if (!Number.isInteger(start) || !Number.isInteger(range.end) || start < 0 || range.end < start) {
         throw new RangeNotSatisfiableError(start, range.end, size);
@@ -106,7 +110,7 @@ export class ContentStore implements BlobStore {
       if (start >= size) throw new RangeNotSatisfiableError(start, range.end, size);
       // HTTP semantics: a last-byte position past the end means "to the end".
       const end = Math.min(range.end, size - 1);
-      return createReadStream(path, { fd: handle, start, end });
+      return createReadStream(path, { fd: handle, start, end, highWaterMark: READ_CHUNK_BYTES });
     } catch (error) {
       await handle.close();
       throw error;
