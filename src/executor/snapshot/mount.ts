@@ -3,12 +3,9 @@
  * `cwd` set, the chdir trick that keeps the option string under the page-size limit), unmounting, the
  * mount table, and liveness of the processes that own leftover snapshot directories.
  */
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { promisify } from "node:util";
+import { hostCommandOk } from "../../util/host-command.js";
 import { SnapshotError } from "./errors.js";
-
-const run = promisify(execFile);
 
 /** The kernel refuses mount data longer than one page. */
 export const MOUNT_OPTIONS_LIMIT = 4096 - 1;
@@ -38,7 +35,7 @@ export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
     );
   }
   try {
-    await run("mount", ["-t", "overlay", "overlay", "-o", data, spec.target], { cwd: spec.cwd });
+    await hostCommandOk(["mount", "-t", "overlay", "overlay", "-o", data, spec.target], { cwd: spec.cwd });
   } catch (error) {
     throw new SnapshotError("SNAPSHOT_MOUNT", `cannot mount overlay at ${spec.target}: ${stderrOf(error)}`, {
       hint: "overlayfs needs root and a kernel with overlay support; --snapshotter copy works everywhere",
@@ -51,9 +48,9 @@ export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
 export async function unmount(target: string): Promise<void> {
   if (!(await isMountPoint(target))) return;
   try {
-    await run("umount", [target]);
+    await hostCommandOk(["umount", target]);
   } catch {
-    await run("umount", ["-l", target]).catch((error) => {
+    await hostCommandOk(["umount", "-l", target]).catch((error) => {
       throw new SnapshotError("SNAPSHOT_MOUNT", `cannot unmount ${target}: ${stderrOf(error)}`, {
         cause: error,
       });

@@ -1,11 +1,10 @@
 /**
  * The overlay differ: an overlayfs upper directory → layer entries in canonical order. A 0/0 character
  * device is a whiteout (`.wh.<name>`); a directory with `trusted.overlay.opaque=y` (read with one
- * `getfattr -R` call for the whole tree) is emitted followed by `.wh..wh..opq`. Directories that were
+ * `getfattr -R` call for the whole tree, through the host shell) is emitted followed by `.wh..wh..opq`. Directories that were
  * only copied up (same mode, owner and mtime as in the layers below, nothing changed inside) are left out,
  * so mount points created and removed again leave no trace.
  */
-import { execFile } from "node:child_process";
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -15,6 +14,7 @@ import {
   whiteoutEntry,
 } from "../../image/layer/entry.js";
 import { walkDirectory } from "../../image/layer/walk.js";
+import { hostCommand } from "../../util/host-command.js";
 
 /**
  * Entries of `upper` as a layer. `lowers` (top first, absolute) are consulted to drop directories that
@@ -79,15 +79,18 @@ async function sameAsBelow(entry: LayerEntry, lowers: string[]): Promise<boolean
 
 /** Relative paths of the directories under `root` marked opaque, from one `getfattr -R` call. */
 export async function opaqueDirectories(root: string): Promise<Set<string>> {
-  const output = await new Promise<string>((resolve) => {
-    // Exit status 1 only means some files lack the attribute.
-    execFile(
-      "getfattr",
-      ["-R", "-P", "--absolute-names", "-n", "trusted.overlay.opaque", "-e", "text", root],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (_error, stdout) => resolve(String(stdout ?? "")),
-    );
-  });
+  // Exit status 1 only means some files lack the attribute.
+  const { stdout: output } = await hostCommand([
+    "getfattr",
+    "-R",
+    "-P",
+    "--absolute-names",
+    "-n",
+    "trusted.overlay.opaque",
+    "-e",
+    "text",
+    root,
+  ]);
   const result = new Set<string>();
   let file: string | undefined;
   for (const line of output.split("\n")) {

@@ -10,7 +10,6 @@
  * thread-pool round trip costs 50-150 µs, which made a 290-entry busybox layer take ~400 ms to unpack.
  * Small files are gathered and written with one synchronous write; large ones stream.
  */
-import { execFile } from "node:child_process";
 import {
   chmodSync,
   closeSync,
@@ -31,14 +30,14 @@ import { open, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { promisify } from "node:util";
 import { GantryError, type GantryErrorOptions } from "../../errors.js";
+import { hostCommandOk } from "../../util/host-command.js";
 import { resolveInRootSync } from "../../util/root-path.js";
 import type { Compression } from "./compress.js";
 import { type LayerEntry, parseWhiteout } from "./entry.js";
 import { readLayer } from "./tar-reader.js";
 
-const run = promisify(execFile);
+const run = (command: string, args: string[]) => hostCommandOk([command, ...args]);
 
 export type ExtractErrorCode =
   /** An entry name is absolute, contains `..`, or resolves outside the root. */
