@@ -172,7 +172,10 @@ function layoutLocation(dir: string): CacheLocation {
     },
     async fetchBlob(blob, into) {
       const { createReadStream } = await import("node:fs");
-      await into.write(createReadStream(blobPath(blob.digest)), { digest: blob.digest, size: blob.size });
+      await into.write(createReadStream(blobPath(blob.digest), { highWaterMark: 1 << 20 }), {
+        digest: blob.digest,
+        size: blob.size,
+      });
     },
     async putBlob(blob, from) {
       await mkdir(join(dir, "blobs", "sha256"), { recursive: true });

@@ -194,7 +194,11 @@ export class ContentStore implements BlobStore {
     const hasher = new StreamHasher(wanted.algorithm);
     const handle = await open(tempPath, fsConstants.O_RDONLY);
     try {
-      for await (const chunk of createReadStream(tempPath, { fd: handle, autoClose: false })) {
+      for await (const chunk of createReadStream(tempPath, {
+        fd: handle,
+        autoClose: false,
+        highWaterMark: 1 << 20,
+      })) {
         hasher.update(chunk as Buffer);
       }
       const info = verify(hasher, expected);
@@ -206,7 +210,10 @@ export class ContentStore implements BlobStore {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
         // Not on our filesystem after all: copy through ingest/ (still verified), then drop the original.
-        await this.write(createReadStream(tempPath), { digest: info.digest, size: info.size });
+        await this.write(createReadStream(tempPath, { highWaterMark: 1 << 20 }), {
+          digest: info.digest,
+          size: info.size,
+        });
         await unlink(tempPath);
       }
       await fsyncDirectory(blobDir);

@@ -142,7 +142,10 @@ async function commit(ctx: RequestContext, session: LiveSession, expected: Parse
   const { blobs, repos, uploads } = ctx.services;
   let actual: Digest;
   if (expected.algorithm === "sha256") actual = `sha256:${session.hasher.hex()}`;
-  else actual = (await hashStream(createReadStream(session.dataPath), expected.algorithm)).digest;
+  else
+    actual = (
+      await hashStream(createReadStream(session.dataPath, { highWaterMark: 1 << 20 }), expected.algorithm)
+    ).digest;
   if (actual !== expected.digest) throw new DigestMismatchError(expected.digest, actual);
   // The session's running hash has just verified the bytes: commit without re-reading them.
   await commitVerifiedUpload(blobs, session.dataPath, expected.digest, session.state.offset);

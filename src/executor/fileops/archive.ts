@@ -82,7 +82,9 @@ export async function detectArchive(path: string): Promise<ArchiveCompression | 
   const compression = compressionOf(head);
   if (compression === "none") return isTarHeader(head) ? "none" : undefined;
   try {
-    const first = await readFirstBlock(decompress(createReadStream(path), compression));
+    const first = await readFirstBlock(
+      decompress(createReadStream(path, { highWaterMark: 1 << 20 }), compression),
+    );
     return isTarHeader(first) ? compression : undefined;
   } catch {
     return undefined;
@@ -122,7 +124,9 @@ export async function extractArchive(
   const fail = (message: string, cause?: unknown) =>
     new CopyError("COPY_ARCHIVE", `cannot extract ${path}: ${message}`, { path, cause });
   try {
-    for await (const { entry, body } of readTar(decompress(createReadStream(path), compression))) {
+    for await (const { entry, body } of readTar(
+      decompress(createReadStream(path, { highWaterMark: 1 << 20 }), compression),
+    )) {
       let rel: string;
       try {
         rel = normalizeLayerPath(entry.path);

@@ -44,7 +44,7 @@ const SYNC_READ_LIMIT = 256 * 1024;
 
 function openSource(path: string, size: number): Readable {
   if (size <= SYNC_READ_LIMIT) return Readable.from([readFileSync(path)]);
-  return createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+  return createReadStream(path, { start: 0, end: Math.max(0, size - 1), highWaterMark: 1 << 20 });
 }
 
 function nowSeconds(): number {

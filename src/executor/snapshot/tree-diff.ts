@@ -127,7 +127,7 @@ export async function* diffTree(root: string, before: TreeManifest): AsyncIterab
       type: "file" as const,
       linkname: undefined,
       size: sizeOf(all, entry, size),
-      open: () => createReadStream(abs),
+      open: () => createReadStream(abs, { highWaterMark: 1 << 20 }),
     };
   });
   yield* sortLayerEntries(fromArray(result));

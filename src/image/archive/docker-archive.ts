@@ -118,7 +118,7 @@ async function decompressTo(from: string, to: string): Promise<Digest> {
   const compression = detectCompression(head.subarray(0, bytesRead));
   const hasher = new StreamHasher();
   const decompressor = createDecompressor(compression);
-  const feeding = pipeline(createReadStream(from), decompressor);
+  const feeding = pipeline(createReadStream(from, { highWaterMark: 1 << 20 }), decompressor);
   await Promise.all([
     feeding,
     streamToNewFile(to, decompressor, { inspect: (chunk) => hasher.update(chunk) }),
@@ -169,7 +169,7 @@ export class DockerArchiveSource implements ImageSource {
     const layers: Descriptor[] = [];
     for (const name of entry.Layers) {
       const path = this.inside(name);
-      const { digest, size } = await hashStream(createReadStream(path));
+      const { digest, size } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }));
       const handle = await open(path, "r");
       const head = Buffer.alloc(4);
       const { bytesRead } = await handle.read(head, 0, 4, 0).finally(() => handle.close());
@@ -198,7 +198,10 @@ export class DockerArchiveSource implements ImageSource {
   async openBlob(descriptor: Descriptor, range?: ByteRange): Promise<Readable> {
     const path = this.files.get(descriptor.digest);
     if (!path) throw new ArchiveError("IMAGE_UNKNOWN", `${this.file} holds no blob ${descriptor.digest}`);
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    return createReadStream(
+      path,
+      range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 },
+    );
   }
 
   async close(): Promise<void> {

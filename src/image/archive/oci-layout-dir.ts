@@ -92,7 +92,10 @@ export class OciLayoutSource implements ImageSource {
   async openBlob(descriptor: Descriptor, range?: ByteRange): Promise<Readable> {
     const path = layoutBlobPath(this.dir, descriptor.digest);
     await stat(path);
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    return createReadStream(
+      path,
+      range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 },
+    );
   }
 
   async close(): Promise<void> {}

@@ -44,7 +44,7 @@ export async function packDirectory(dir: string, file: string, mtime = new Date(
         continue;
       }
       const sink = pack.entry({ ...header, type: "file", size: entry.size });
-      await pipeline(createReadStream(join(dir, entry.path)), sink);
+      await pipeline(createReadStream(join(dir, entry.path), { highWaterMark: 1 << 20 }), sink);
     }
     pack.finalize();
   } catch (error) {
@@ -63,7 +63,7 @@ export async function packDirectory(dir: string, file: string, mtime = new Date(
 export async function extractArchive(file: string, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const extract = tar.extract();
-  const done = pipeline(createReadStream(file), extract);
+  const done = pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), extract);
   for await (const entry of extract) {
     const { name, type } = entry.header;
     const clean = normalize(name).replace(/\/+$/, "");

@@ -47,7 +47,7 @@ export async function openRootfs(path: string, options: RootfsOptions): Promise<
   const temp = options.tempPath("rootfs");
   const cleanup = () => unlink(temp).catch(() => {});
   try {
-    const { stream } = await openDecompressed(createReadStream(path));
+    const { stream } = await openDecompressed(createReadStream(path, { highWaterMark: 1 << 20 }));
     await streamToNewFile(temp, stream);
     const entries = await indexTarFile(temp);
     return { kind: "tar", compression, entries: listed(entries), cleanup };

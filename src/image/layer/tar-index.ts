@@ -18,7 +18,7 @@ interface Indexed {
 /** Indexes the tar at `path` (one sequential read) and returns its entries in canonical order. */
 export async function indexTarFile(path: string): Promise<LayerEntry[]> {
   const byPath = new Map<string, Indexed>();
-  for await (const { entry, dataOffset } of readTar(createReadStream(path))) {
+  for await (const { entry, dataOffset } of readTar(createReadStream(path, { highWaterMark: 1 << 20 }))) {
     const clean = normalizeLayerPath(entry.path);
     if (clean === "") continue; // the root directory itself
     // The same file archived twice (GNU tar links the second copy to the first): keep the first.
@@ -32,7 +32,10 @@ export async function indexTarFile(path: string): Promise<LayerEntry[]> {
   return sorted.map(({ entry, offset }) => {
     if (entry.type !== "file" || entry.size === 0) return entry;
     const size = entry.size;
-    return { ...entry, open: () => createReadStream(path, { start: offset, end: offset + size - 1 }) };
+    return {
+      ...entry,
+      open: () => createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: 1 << 20 }),
+    };
   });
 }
 

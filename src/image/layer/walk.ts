@@ -84,7 +84,11 @@ async function entryFor(
   switch (type) {
     case "file": {
       const size = info.size;
-      return { ...base, size, open: () => createReadStream(abs, { start: 0, end: Math.max(0, size - 1) }) };
+      return {
+        ...base,
+        size,
+        open: () => createReadStream(abs, { start: 0, end: Math.max(0, size - 1), highWaterMark: 1 << 20 }),
+      };
     }
     case "symlink":
       return { ...base, linkname: await readlink(abs) };
