@@ -9,9 +9,10 @@
 import { availableParallelism } from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
 import { promisify } from "node:util";
-import { deflateRawSync, gzip, constants as zlibConstants } from "node:zlib";
+import { deflateRaw, deflateRawSync, gzip, constants as zlibConstants } from "node:zlib";
 
 const gzipAsync = promisify(gzip);
+const deflateRawAsync = promisify(deflateRaw);
 
 export const GZIP_BLOCK_SIZE = 1024 * 1024;
 
@@ -28,6 +29,24 @@ export function incompressible(block: Uint8Array): boolean {
   if (block.length < SAMPLE_BYTES * 2) return false;
   const sample = block.subarray(0, SAMPLE_BYTES);
   return deflateRawSync(sample, { level: 1 }).length > SAMPLE_BYTES * 0.97;
+}
+
+/** `incompressible` off the main thread: the sample is test-deflated on the thread pool too. */
+async function incompressibleAsync(block: Uint8Array): Promise<boolean> {
+  if (block.length < SAMPLE_BYTES * 2) return false;
+  const sample = await deflateRawAsync(block.subarray(0, SAMPLE_BYTES), { level: 1 });
+  return sample.length > SAMPLE_BYTES * 0.97;
+}
+
+/** One block as a gzip member, stored when it does not compress; all of it on the thread pool. */
+async function compressBlock(block: Buffer, level: number): Promise<Buffer> {
+  return gzipAsync(block, {
+    level: level > 0 && (await incompressibleAsync(block)) ? 0 : level,
+    memLevel: 8,
+    strategy: zlibConstants.Z_DEFAULT_STRATEGY,
+    // One output buffer per block: the default 16 KiB means one thread-pool round trip per 16 KiB.
+    chunkSize: GZIP_BLOCK_SIZE + 64 * 1024,
+  });
 }
 
 export class ParallelGzip extends Transform {
@@ -69,13 +88,7 @@ export class ParallelGzip extends Transform {
       const rest = all.subarray(size);
       this.pending = rest.length > 0 ? [rest] : [];
       this.pendingBytes = rest.length;
-      const compressed = gzipAsync(block, {
-        level: incompressible(block) ? 0 : this.level,
-        memLevel: 8,
-        strategy: zlibConstants.Z_DEFAULT_STRATEGY,
-        // One output buffer per block: the default 16 KiB means one thread-pool round trip per 16 KiB.
-        chunkSize: GZIP_BLOCK_SIZE + 64 * 1024,
-      });
+      const compressed = compressBlock(block, this.level);
       compressed.catch(() => {}); // observed in order below
       this.inFlight.push(compressed);
       this.wroteAny = true;
