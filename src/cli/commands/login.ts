@@ -2,11 +2,19 @@
  * `gantry login [-u USER] [--password-stdin] HOST` and `gantry logout HOST`: credentials are checked
  * against the registry (a token is fetched for Bearer registries), then stored in Docker's client config
  * (through the configured credential helper when installed), where `docker` and skopeo find them too.
+ * With no password flag and stdin a terminal, the user name and password are asked for as `docker login`
+ * does (`Username (stored): `, then `Password: ` without echo); Ctrl-C there exits with 130.
  */
 import type { Command } from "commander";
-import { eraseCredentials, storeCredentials } from "../../client/credentials.js";
+import {
+  type Credentials,
+  eraseCredentials,
+  lookupCredentials,
+  storeCredentials,
+} from "../../client/credentials.js";
 import { RegistryClient } from "../../client/registry-client.js";
 import { UsageError } from "../../errors.js";
+import { ABORTED_EXIT_CODE, isTerminal, PromptAbortedError, withPrompter } from "../prompt.js";
 
 interface LoginOptions {
   username?: string;
@@ -21,6 +29,41 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks)
     .toString("utf8")
     .replace(/\r?\n$/, "");
+}
+
+/** The credentials given by `-u` and `--password`/`--password-stdin` (no terminal to ask on). */
+async function credentialsFromFlags(opts: LoginOptions): Promise<Credentials> {
+  if (!opts.username)
+    throw new UsageError("gantry login needs -u USER", {
+      hint: "gantry login -u USER --password-stdin HOST",
+    });
+  if (opts.password !== undefined && opts.passwordStdin) {
+    throw new UsageError("--password and --password-stdin are mutually exclusive");
+  }
+  const password = opts.passwordStdin ? await readStdin() : opts.password;
+  if (!password) throw new UsageError("no password given", { hint: "pipe it in with --password-stdin" });
+  return { username: opts.username, password };
+}
+
+/**
+ * Asks on the terminal for what the flags did not give: the user name (the one stored for `host` is the
+ * default) unless `-u` was given, then the password.
+ */
+async function promptCredentials(host: string, username: string | undefined): Promise<Credentials> {
+  const stored = username ? undefined : (await lookupCredentials(host))?.username || undefined;
+  return withPrompter(async (prompter) => {
+    let user = username;
+    if (!user) {
+      const answer = (
+        await prompter.ask(stored ? `Username (${stored}): ` : "Username: ", { echo: true })
+      ).trim();
+      user = answer || stored;
+      if (!user) throw new UsageError("no user name given");
+    }
+    const password = await prompter.ask("Password: ", { echo: false });
+    if (!password) throw new UsageError("no password given");
+    return { username: user, password };
+  });
 }
 
 /** `https://host/v2/` or `host` → `host`; Docker Hub's names → `docker.io`. */
@@ -40,16 +83,18 @@ export function registerLogin(program: Command): void {
     .option("--insecure", "allow plain HTTP or unverified TLS for a registry that is not on loopback")
     .action(async (hostArg: string, opts: LoginOptions) => {
       const host = registryHost(hostArg);
-      if (!opts.username)
-        throw new UsageError("gantry login needs -u USER", {
-          hint: "gantry login -u USER --password-stdin HOST",
-        });
-      if (opts.password !== undefined && opts.passwordStdin) {
-        throw new UsageError("--password and --password-stdin are mutually exclusive");
+      let credentials: Credentials;
+      if (opts.password === undefined && !opts.passwordStdin && isTerminal()) {
+        try {
+          credentials = await promptCredentials(host, opts.username);
+        } catch (error) {
+          if (!(error instanceof PromptAbortedError)) throw error;
+          process.exitCode = ABORTED_EXIT_CODE;
+          return;
+        }
+      } else {
+        credentials = await credentialsFromFlags(opts);
       }
-      const password = opts.passwordStdin ? await readStdin() : opts.password;
-      if (!password) throw new UsageError("no password given", { hint: "pipe it in with --password-stdin" });
-      const credentials = { username: opts.username, password };
       const client = new RegistryClient({ host, insecure: opts.insecure, credentials });
       try {
         await client.checkLogin();
