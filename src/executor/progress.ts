@@ -46,6 +46,8 @@ export interface SummaryEvent {
   /** Bytes of the image's layers (compressed). */
   size?: number;
   error?: string;
+  /** The build was answered from the record of an identical fully cached build (build/replay.ts). */
+  replayed?: boolean;
 }
 
 export type ProgressEvent = VertexEvent | LogEvent | WarningEvent | SummaryEvent;

@@ -1,19 +1,22 @@
+/**
+ * `gantry build`: flags as `docker buildx build`, progress rendering, and the result on stdout. A rebuild
+ * whose inputs are all unchanged is replayed (build/replay.ts) before any of the build pipeline is loaded.
+ */
 import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { type Command, Option } from "commander";
-import { type BuildResult, runBuild } from "../../build/index.js";
-import { deliverOutputs, type OutputSpec, parseOutputSpec } from "../../build/outputs.js";
+import type { BuildResult } from "../../build/index.js";
+import type { OutputSpec } from "../../build/outputs.js";
+import { contextFingerprint, freshnessBound, recordReplay, tryReplay } from "../../build/replay.js";
 import { formatMissReason } from "../../cache/explain.js";
-import { parseCacheFrom, parseCacheSpec } from "../../cache/remote.js";
 import { UsageError } from "../../errors.js";
 import type { ProgressEvent, VertexEvent } from "../../executor/progress.js";
-import { readSourceDateEpoch } from "../../image/image-builder.js";
-import { parseCompression } from "../../image/layer/compress.js";
-import { hostPlatform, parsePlatform } from "../../image/platform.js";
+import type { Descriptor } from "../../image/store-types.js";
 import { formatBytes } from "../../util/bytes.js";
 import { dataRootOf, parseFormat, printJson } from "../global-options.js";
 import { createRenderer, parseProgressMode } from "../progress/index.js";
 import { readDockerfileArgument } from "../read-dockerfile.js";
+import { replayable, replayRequestFor, replaySources } from "./build-replay.js";
 
 interface BuildOptions {
   file?: string;
@@ -134,20 +137,53 @@ export function registerBuild(program: Command): void {
     });
 }
 
+/** What the result lines need: a build's result or a replayed one. */
+type BuildOutcome = Pick<
+  BuildResult,
+  "digest" | "size" | "layers" | "stored" | "steps" | "cached" | "duration"
+> & { manifest: Descriptor; config: Descriptor };
+
 async function buildCommand(context: string, opts: BuildOptions, cmd: Command): Promise<void> {
+  const started = Date.now();
   const format = parseFormat(opts.format);
   const root = dataRootOf(cmd);
   const dockerfilePath = opts.file ?? join(context, "Dockerfile");
   const dockerfile = readDockerfileArgument(dockerfilePath);
-  const outputs: OutputSpec[] = opts.output.map(parseOutputSpec);
-  if (opts.push) outputs.push({ type: "registry" });
+  const dockerfileInContext =
+    opts.file === undefined || opts.file === "-" ? "Dockerfile" : relative(context, opts.file);
+  const buildArgs = parseBuildArgs(opts.buildArg);
   const mode = opts.quiet ? "quiet" : parseProgressMode(opts.progress);
   const renderer = createRenderer(mode);
   const misses: VertexEvent[] = [];
+  const seen: ProgressEvent[] = [];
   const sink = (event: ProgressEvent) => {
     if (event.type === "vertex" && event.status === "running" && event.miss !== undefined) misses.push(event);
+    if (event.type !== "log" && event.type !== "summary") seen.push(event);
     renderer.sink(event);
   };
+  const replay = replayRequestFor(root, context, dockerfile, dockerfileInContext, buildArgs, opts);
+  const replayed = replay === undefined ? undefined : tryReplay(root, replay);
+  if (replayed !== undefined) {
+    for (const event of replayed.events) sink(event);
+    const outcome = { ...replayed, duration: Date.now() - started };
+    sink({ type: "summary", status: "done", ...summaryOf(outcome), replayed: true });
+    renderer.close();
+    await report(outcome, [], opts, format, mode, misses);
+    return;
+  }
+  const before = replay === undefined ? undefined : contextFingerprint(replay, freshnessBound());
+  // The build pipeline is loaded only now: a replayed build never needs it.
+  const [{ runBuild }, outputsModule, remote, { readSourceDateEpoch }, { parseCompression }, platforms] =
+    await Promise.all([
+      import("../../build/index.js"),
+      import("../../build/outputs.js"),
+      import("../../cache/remote.js"),
+      import("../../image/image-builder.js"),
+      import("../../image/layer/compress.js"),
+      import("../../image/platform.js"),
+    ]);
+  const outputs: OutputSpec[] = opts.output.map(outputsModule.parseOutputSpec);
+  if (opts.push) outputs.push({ type: "registry" });
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
@@ -158,12 +194,12 @@ async function buildCommand(context: string, opts: BuildOptions, cmd: Command): 
       root,
       contextDir: context,
       dockerfile: { text: dockerfile, file: dockerfilePath },
-      dockerfileInContext:
-        opts.file === undefined || opts.file === "-" ? "Dockerfile" : relative(context, opts.file),
-      buildArgs: parseBuildArgs(opts.buildArg),
+      dockerfileInContext,
+      buildArgs,
       target: opts.target,
-      platform: opts.platform === undefined ? hostPlatform() : parsePlatform(opts.platform),
-      buildPlatform: hostPlatform(),
+      platform:
+        opts.platform === undefined ? platforms.hostPlatform() : platforms.parsePlatform(opts.platform),
+      buildPlatform: platforms.hostPlatform(),
       tags: opts.tag,
       noCache: !opts.cache,
       pull: opts.pull ?? false,
@@ -179,52 +215,23 @@ async function buildCommand(context: string, opts: BuildOptions, cmd: Command): 
       snapshotter: opts.snapshotter as "auto" | "overlayfs" | "copy",
       isolation: opts.isolation as "auto" | "runc" | "crun" | "chroot",
       normalizePermissions: opts.normalizePermissions ?? false,
-      cacheFrom: opts.cacheFrom.map(parseCacheFrom),
-      cacheTo: opts.cacheTo.map((spec) => parseCacheSpec(spec, "to")),
+      cacheFrom: opts.cacheFrom.map(remote.parseCacheFrom),
+      cacheTo: opts.cacheTo.map((spec) => remote.parseCacheSpec(spec, "to")),
     });
-    const delivered = await deliverOutputs(root, result, outputs, {
+    const delivered = await outputsModule.deliverOutputs(root, result, outputs, {
       tags: opts.tag,
       insecure: opts.insecure,
       progress: sink,
     });
-    sink({
-      type: "summary",
-      status: "done",
-      duration: result.duration,
-      steps: result.steps,
-      cached: result.cached,
-      digest: result.digest,
-      size: result.size,
-    });
+    sink({ type: "summary", status: "done", ...summaryOf(result) });
     renderer.close();
-    if (opts.iidfile !== undefined) await writeFile(opts.iidfile, result.digest);
-    if (opts.metadataFile !== undefined) {
-      const metadata = {
-        "containerimage.digest": result.digest,
-        "containerimage.descriptor": result.manifest,
-        "containerimage.config.digest": result.config.digest,
-        "image.name": opts.tag.join(","),
-      };
-      await writeFile(opts.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+    if (replay !== undefined && replayable(result, seen)) {
+      const { parseImageReference } = await import("../../image/reference.js");
+      const tags = opts.tag.map((tag) => parseImageReference(tag));
+      const sources = replaySources(result.graph, seen, tags, parseImageReference);
+      await recordReplay(root, replay, before, { ...result, events: seen }, sources);
     }
-    if (opts.explainCache && mode !== "json") printMisses(misses);
-    if (opts.quiet) {
-      process.stdout.write(`${result.digest}\n`);
-    } else if (format === "json") {
-      printJson({
-        digest: result.digest,
-        config: result.config.digest,
-        size: result.size,
-        layers: result.layers,
-        tags: result.stored,
-        steps: result.steps,
-        cached: result.cached,
-        duration: result.duration,
-        outputs: delivered,
-      });
-    } else if (mode !== "json") {
-      printSummary(result, delivered);
-    }
+    await report(result, delivered, opts, format, mode, misses);
   } catch (error) {
     sink({
       type: "summary",
@@ -243,6 +250,55 @@ async function buildCommand(context: string, opts: BuildOptions, cmd: Command): 
   }
 }
 
+function summaryOf(outcome: BuildOutcome) {
+  return {
+    duration: outcome.duration,
+    steps: outcome.steps,
+    cached: outcome.cached,
+    digest: outcome.digest,
+    size: outcome.size,
+  };
+}
+
+/** The result: --iidfile, --metadata-file, then stdout (digest, JSON or the summary lines). */
+async function report(
+  result: BuildOutcome,
+  delivered: string[],
+  opts: BuildOptions,
+  format: ReturnType<typeof parseFormat>,
+  mode: string,
+  misses: VertexEvent[],
+): Promise<void> {
+  if (opts.iidfile !== undefined) await writeFile(opts.iidfile, result.digest);
+  if (opts.metadataFile !== undefined) {
+    const metadata = {
+      "containerimage.digest": result.digest,
+      "containerimage.descriptor": result.manifest,
+      "containerimage.config.digest": result.config.digest,
+      "image.name": opts.tag.join(","),
+    };
+    await writeFile(opts.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+  }
+  if (opts.explainCache && mode !== "json") printMisses(misses);
+  if (opts.quiet) {
+    process.stdout.write(`${result.digest}\n`);
+  } else if (format === "json") {
+    printJson({
+      digest: result.digest,
+      config: result.config.digest,
+      size: result.size,
+      layers: result.layers,
+      tags: result.stored,
+      steps: result.steps,
+      cached: result.cached,
+      duration: result.duration,
+      outputs: delivered,
+    });
+  } else if (mode !== "json") {
+    printSummary(result, delivered);
+  }
+}
+
 function printMisses(misses: VertexEvent[]): void {
   if (misses.length === 0) {
     process.stderr.write("explain-cache: every step was cached\n");
@@ -254,7 +310,7 @@ function printMisses(misses: VertexEvent[]): void {
   }
 }
 
-function printSummary(result: BuildResult, delivered: string[]): void {
+function printSummary(result: BuildOutcome, delivered: string[]): void {
   const out = process.stdout;
   out.write(`image   ${result.digest}\n`);
   out.write(`size    ${formatBytes(result.size)} in ${result.layers.length} layers\n`);
