@@ -7,8 +7,9 @@
  */
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, type Dispatcher, interceptors } from "undici";
+import type { Dispatcher } from "undici";
 import { NetworkError } from "./errors.js";
+import { Agent, redirectInterceptor } from "./undici-core.js";
 
 export type RequestBody = Buffer | string | (() => Readable | Promise<Readable>);
 
@@ -62,7 +63,7 @@ export class HttpClient {
       bodyTimeout: 300_000,
       connect: { rejectUnauthorized: options.insecureTls !== true },
     });
-    this.redirecting = this.agent.compose(interceptors.redirect({ maxRedirections: 5 }));
+    this.redirecting = this.agent.compose(redirectInterceptor({ maxRedirections: 5 }));
   }
 
   /** Sends a request, retrying per the policy. A non-retryable or final status is returned, not thrown. */
