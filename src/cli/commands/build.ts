@@ -16,33 +16,15 @@ import { formatBytes } from "../../util/bytes.js";
 import { dataRootOf, parseFormat, printJson } from "../global-options.js";
 import { createRenderer, parseProgressMode } from "../progress/index.js";
 import { readDockerfileArgument } from "../read-dockerfile.js";
-import { replayable, replayRequestFor, replaySources } from "./build-replay.js";
+import { type ReplayableOptions, replayable, replayRequestFor, replaySources } from "./build-replay.js";
 
-interface BuildOptions {
+/** Every flag of `gantry build`: those that decide whether a build may be replayed, and the rest. */
+interface BuildOptions extends ReplayableOptions {
   file?: string;
-  tag: string[];
   buildArg: string[];
-  target?: string;
-  platform?: string;
-  cache: boolean;
-  pull?: boolean;
-  push?: boolean;
-  output: string[];
-  secret: string[];
-  ssh: string[];
-  label: string[];
   iidfile?: string;
   metadataFile?: string;
   progress?: string;
-  compression: string;
-  compressionLevel?: string;
-  explainCache?: boolean;
-  snapshotter: string;
-  isolation: string;
-  insecure?: boolean;
-  normalizePermissions?: boolean;
-  cacheFrom: string[];
-  cacheTo: string[];
   quiet?: boolean;
   format?: string;
 }
