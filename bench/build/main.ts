@@ -10,6 +10,7 @@
  * Run: `npm run bench -- build`. Knobs: BENCH_BUILD_REPEAT (no-change runs, best of; default 3),
  * BENCH_BUILD_FILES / BENCH_BUILD_CONTEXT_MB (big context shape), BENCH_BUILD_ONLY=multistage,big,parallel.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -70,8 +71,15 @@ function record(r: Row, builder: Builder, result: CommandResult): void {
   log(`  [${name}] ${r.label}: ${result.seconds.toFixed(2)} s`);
 }
 
+/**
+ * Runs `fn` for each builder in turn, each after `sync`: the writeback of what the previous command (or the
+ * context generator) left dirty must not land in the next builder's timing.
+ */
 async function eachBuilder(fn: (b: Builder) => Promise<void>): Promise<void> {
-  for (const b of builders) await fn(b);
+  for (const b of builders) {
+    spawnSync("sync");
+    await fn(b);
+  }
 }
 
 /** cold, no-change and one-file-change builds of one context (and push when asked). */

@@ -8,7 +8,6 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { acquireBuildLease } from "../cache/leases.js";
 import { importCacheMount, writeCacheMountLayer } from "../cache/mounts.js";
-import { pruneCache } from "../cache/prune.js";
 import type { CachedLayer } from "../cache/records.js";
 import { CacheRecordStore } from "../cache/records.js";
 import { CacheSource, type CacheSpec, exportCache } from "../cache/remote.js";
@@ -89,6 +88,8 @@ export async function runBuild(request: BuildRequest): Promise<BuildResult> {
   const settings = await readCacheSettings(request.root);
   if (settings.keepStorage !== undefined) {
     try {
+      // Loaded only here: pruning walks manifests with the registry's GC (and its schemas).
+      const { pruneCache } = await import("../cache/prune.js");
       await pruneCache(request.root, { keepStorage: settings.keepStorage });
     } catch (error) {
       request.progress({

@@ -9,11 +9,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { GantryError } from "../errors.js";
 import { ContentStore } from "../image/content-store.js";
-import { parseImageConfig, parseManifest } from "../image/oci-schemas.js";
 import type { ParsedManifest, Platform } from "../image/oci-types.js";
 import { parseImageReference } from "../image/reference.js";
 import { FsRepositoryStore } from "../image/repository-store.js";
 import type { Descriptor, Digest } from "../image/store-types.js";
+import { readStoredConfig, readStoredManifest } from "../image/stored-documents.js";
 import { ImageNotFoundError, ImageReferenceError } from "./errors.js";
 import { formatPlatform, normalizePlatform, platformMatches } from "./platform.js";
 import type { ImageResolver, ResolvedImage } from "./types.js";
@@ -33,7 +33,7 @@ function pickPlatform(manifests: Descriptor[], platform: Platform): Descriptor |
 async function readManifest(stores: Stores, ref: string, desc: Descriptor): Promise<ParsedManifest> {
   if (!(await stores.blobs.stat(desc.digest)))
     throw new ImageNotFoundError(ref, `manifest blob ${desc.digest} is missing`);
-  return parseManifest(await stores.blobs.readBytes(desc.digest), desc.mediaType);
+  return readStoredManifest(await stores.blobs.readBytes(desc.digest), desc.mediaType);
 }
 
 async function resolveLocal(stores: Stores, ref: string, platform: Platform): Promise<ResolvedImage> {
@@ -89,7 +89,7 @@ async function resolveLocal(stores: Stores, ref: string, platform: Platform): Pr
   const { config: configDesc, layers } = manifest.manifest;
   if (!(await stores.blobs.stat(configDesc.digest)))
     throw new ImageNotFoundError(ref, `config blob ${configDesc.digest} is missing`);
-  const image = parseImageConfig(await stores.blobs.readBytes(configDesc.digest));
+  const image = readStoredConfig(await stores.blobs.readBytes(configDesc.digest));
   for (const layer of layers) {
     if (!(await stores.blobs.stat(layer.digest)))
       throw new ImageNotFoundError(ref, `layer blob ${layer.digest} is missing`);

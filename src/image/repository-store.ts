@@ -13,22 +13,17 @@
  */
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { z } from "zod";
 import { fsyncDirectory, isTempFileName, removeStaleTempFiles, writeFileAtomic } from "./atomic-file.js";
 import { type DigestAlgorithm, parseDigest } from "./digest.js";
 import { ManifestUnknownError, NameInvalidError } from "./errors.js";
 import { validateRepositoryName, validateTag } from "./names.js";
 import { type LayoutLockOptions, OciLayoutIndex, type TaggedManifest } from "./oci-layout.js";
-import { descriptorSchema, descriptorShape, digestSchema } from "./oci-schemas.js";
 import type { Descriptor, Digest, ManifestRecord, RepositoryStore } from "./store-types.js";
+import { storedDescriptor, storedManifestRecord } from "./stored-documents.js";
 
 export { validateRepositoryName, validateTag } from "./names.js";
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
-const manifestRecordSchema = descriptorShape.extend({
-  subject: digestSchema.optional(),
-  pushedAt: z.number(),
-});
 
 export interface RepositoryStoreOptions {
   /** Keep the OCI layout (oci-layout, index.json) of the data root up to date (default true). */
@@ -165,11 +160,11 @@ export class FsRepositoryStore implements RepositoryStore {
   async resolveTag(repo: string, tag: string): Promise<Descriptor | undefined> {
     const text = await readFile(this.tagPath(repo, tag), "utf8").catch(ignoreMissing);
     if (text === undefined) return undefined;
-    const parsed = descriptorSchema.safeParse(safeJson(text));
-    if (!parsed.success) return undefined;
+    const parsed = storedDescriptor(safeJson(text));
+    if (parsed === undefined) return undefined;
     // A tag whose manifest was unlinked concurrently is dangling: treat it as absent.
-    if (!(await exists(this.revisionPath(repo, parsed.data.digest)))) return undefined;
-    return toDescriptor(parsed.data);
+    if (!(await exists(this.revisionPath(repo, parsed.digest)))) return undefined;
+    return parsed;
   }
 
   async setTag(repo: string, tag: string, manifest: Descriptor): Promise<void> {
@@ -214,8 +209,7 @@ export class FsRepositoryStore implements RepositoryStore {
   async getManifest(repo: string, digest: Digest): Promise<ManifestRecord | undefined> {
     const text = await readFile(this.revisionPath(repo, digest), "utf8").catch(ignoreMissing);
     if (text === undefined) return undefined;
-    const parsed = manifestRecordSchema.safeParse(safeJson(text));
-    return parsed.success ? (parsed.data as ManifestRecord) : undefined;
+    return storedManifestRecord(safeJson(text));
   }
 
   async unlinkManifest(repo: string, digest: Digest): Promise<boolean> {
@@ -224,10 +218,10 @@ export class FsRepositoryStore implements RepositoryStore {
     let tagsRemoved = 0;
     for (const tag of await this.listTags(repo)) {
       const text = await readFile(this.tagPath(repo, tag), "utf8").catch(ignoreMissing);
-      const target = text === undefined ? undefined : descriptorSchema.safeParse(safeJson(text));
+      const target = text === undefined ? undefined : storedDescriptor(safeJson(text));
       if (
-        target?.success &&
-        target.data.digest === canonical &&
+        target !== undefined &&
+        target.digest === canonical &&
         (await removeFile(this.tagPath(repo, tag)))
       ) {
         tagsRemoved++;
@@ -292,11 +286,11 @@ export class FsRepositoryStore implements RepositoryStore {
     for (const name of names.sort(compare)) {
       if (name.startsWith(".")) continue;
       const text = await readFile(join(dir, name), "utf8").catch(ignoreMissing);
-      const parsed = text === undefined ? undefined : descriptorSchema.safeParse(safeJson(text));
-      if (!parsed?.success) continue;
+      const parsed = text === undefined ? undefined : storedDescriptor(safeJson(text));
+      if (parsed === undefined) continue;
       // Skip links whose manifest has gone (crash between the two unlinks).
-      if (!(await exists(this.revisionPath(repo, parsed.data.digest)))) continue;
-      referrers.push(toDescriptor(parsed.data));
+      if (!(await exists(this.revisionPath(repo, parsed.digest)))) continue;
+      referrers.push(parsed);
     }
     return referrers;
   }
@@ -321,10 +315,6 @@ function referrerDescriptor(record: ManifestRecord): Descriptor {
   if (record.artifactType !== undefined) descriptor.artifactType = record.artifactType;
   if (record.annotations !== undefined) descriptor.annotations = record.annotations;
   return descriptor;
-}
-
-function toDescriptor(value: z.infer<typeof descriptorSchema>): Descriptor {
-  return value as Descriptor;
 }
 
 function compare(a: string, b: string): number {
