@@ -11,7 +11,8 @@
  * Repository components never start with `_`, so these directories cannot collide with nested repository
  * names. After each tag change the OCI layout's index.json is rewritten (oci-layout.ts).
  */
-import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir, readdir, stat, unlink } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { fsyncDirectory, isTempFileName, removeStaleTempFiles, writeFileAtomic } from "./atomic-file.js";
 import { type DigestAlgorithm, parseDigest } from "./digest.js";
@@ -158,7 +159,7 @@ export class FsRepositoryStore implements RepositoryStore {
   }
 
   async resolveTag(repo: string, tag: string): Promise<Descriptor | undefined> {
-    const text = await readFile(this.tagPath(repo, tag), "utf8").catch(ignoreMissing);
+    const text = readSmall(this.tagPath(repo, tag));
     if (text === undefined) return undefined;
     const parsed = storedDescriptor(safeJson(text));
     if (parsed === undefined) return undefined;
@@ -174,7 +175,7 @@ export class FsRepositoryStore implements RepositoryStore {
     const descriptor = { mediaType: manifest.mediaType, digest, size: manifest.size };
     const text = JSON.stringify(descriptor);
     // Re-tagging to what the tag already says (every no-change rebuild) writes nothing.
-    if ((await readFile(path, "utf8").catch(ignoreMissing)) === text) return;
+    if (readSmall(path) === text) return;
     await writeFileAtomic(path, text);
     await this.updateLayout();
   }
@@ -202,12 +203,12 @@ export class FsRepositoryStore implements RepositoryStore {
     }
     const text = JSON.stringify(stored);
     const path = this.revisionPath(repo, digest);
-    if ((await readFile(path, "utf8").catch(ignoreMissing)) === text) return;
+    if (readSmall(path) === text) return;
     await writeFileAtomic(path, text);
   }
 
   async getManifest(repo: string, digest: Digest): Promise<ManifestRecord | undefined> {
-    const text = await readFile(this.revisionPath(repo, digest), "utf8").catch(ignoreMissing);
+    const text = readSmall(this.revisionPath(repo, digest));
     if (text === undefined) return undefined;
     return storedManifestRecord(safeJson(text));
   }
@@ -217,7 +218,7 @@ export class FsRepositoryStore implements RepositoryStore {
     const record = await this.getManifest(repo, canonical);
     let tagsRemoved = 0;
     for (const tag of await this.listTags(repo)) {
-      const text = await readFile(this.tagPath(repo, tag), "utf8").catch(ignoreMissing);
+      const text = readSmall(this.tagPath(repo, tag));
       const target = text === undefined ? undefined : storedDescriptor(safeJson(text));
       if (
         target !== undefined &&
@@ -285,7 +286,7 @@ export class FsRepositoryStore implements RepositoryStore {
     const referrers: Descriptor[] = [];
     for (const name of names.sort(compare)) {
       if (name.startsWith(".")) continue;
-      const text = await readFile(join(dir, name), "utf8").catch(ignoreMissing);
+      const text = readSmall(join(dir, name));
       const parsed = text === undefined ? undefined : storedDescriptor(safeJson(text));
       if (parsed === undefined) continue;
       // Skip links whose manifest has gone (crash between the two unlinks).
@@ -336,7 +337,20 @@ function ignoreMissing(error: unknown): undefined {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(ignoreMissing)) !== undefined;
+  return statSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
+/**
+ * A small metadata file's text, or undefined when it is missing. Synchronous: tag, link and record files
+ * are a few hundred bytes, and four thread-pool round trips per `readFile` capped the registry's manifest
+ * request rate (64 connections share the pool's 4 threads).
+ */
+function readSmall(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    return ignoreMissing(error);
+  }
 }
 
 async function isDirectory(path: string): Promise<boolean> {

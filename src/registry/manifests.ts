@@ -4,6 +4,7 @@
  * when pushed by digest, `OCI-Subject` for manifests with a subject) and `DELETE` (by digest: unlink the
  * manifest and its tags; by tag: remove the tag).
  */
+import { readFileSync } from "node:fs";
 import { digestOf, parseDigest } from "../image/digest.js";
 import { DigestMismatchError, ManifestBlobUnknownError, ManifestUnknownError } from "../image/errors.js";
 import { stripParameters } from "../image/media-types.js";
@@ -15,9 +16,10 @@ import {
   referrerArtifactType,
 } from "../image/oci-schemas.js";
 import type { Digest, ManifestRecord } from "../image/store-types.js";
-import { header, type RequestContext, readBody, sendEmpty, sendStream, v2Path } from "./context.js";
+import { header, type RequestContext, readBody, sendBytes, sendEmpty, v2Path } from "./context.js";
 import { RegistryError } from "./errors.js";
 import { validateTag } from "./names.js";
+import { blobFilePath } from "./storage.js";
 
 /** Default largest manifest accepted (4 MiB, like Distribution). */
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -71,15 +73,18 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
       hint: `stored as ${record.mediaType}, which the Accept header does not allow`,
     });
   }
-  const info = await blobs.stat(record.digest);
-  if (!info) throw new ManifestUnknownError(ctx.route.reference!);
-  const { res } = ctx;
-  res.setHeader("Content-Type", record.mediaType);
-  res.setHeader("Content-Length", info.size);
-  res.setHeader("Docker-Content-Digest", record.digest);
-  res.setHeader("ETag", `"${record.digest}"`);
-  if (ctx.req.method === "HEAD") return sendEmpty(ctx, 200);
-  await sendStream(ctx, 200, await blobs.openRead(record.digest));
+  // Manifests are small (at most maxManifestBytes): one synchronous read, no stream.
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(blobFilePath(blobs, record.digest));
+  } catch {
+    throw new ManifestUnknownError(ctx.route.reference!);
+  }
+  sendBytes(ctx, 200, bytes, {
+    "Content-Type": record.mediaType,
+    "Docker-Content-Digest": record.digest,
+    ETag: `"${record.digest}"`,
+  });
 }
 
 /** True when `digest` is present in the repository as a manifest or as a linked, stored blob. */

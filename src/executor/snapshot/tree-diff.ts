@@ -127,7 +127,7 @@ export async function* diffTree(root: string, before: TreeManifest): AsyncIterab
       type: "file" as const,
       linkname: undefined,
       size: sizeOf(all, entry, size),
-      open: () => createReadStream(abs, { highWaterMark: 1 << 20 }),
+      open: () => createReadStream(abs, { highWaterMark: Math.max(1024, Math.min(1 << 20, size)) }),
     };
   });
   yield* sortLayerEntries(fromArray(result));

@@ -44,7 +44,8 @@ export async function packDirectory(dir: string, file: string, mtime = new Date(
         continue;
       }
       const sink = pack.entry({ ...header, type: "file", size: entry.size });
-      await pipeline(createReadStream(join(dir, entry.path), { highWaterMark: 1 << 20 }), sink);
+      const highWaterMark = Math.max(1024, Math.min(1 << 20, entry.size));
+      await pipeline(createReadStream(join(dir, entry.path), { highWaterMark }), sink);
     }
     pack.finalize();
   } catch (error) {
