@@ -4,6 +4,8 @@
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -165,5 +167,33 @@ describe("build replay", () => {
     const rebased = await build();
     expect(rebased.replayed).toBe(false);
     expect(rebased.digest).not.toBe(settled.digest);
+  });
+
+  it("a build that ADDs a URL is never replayed (the content behind the URL may change)", async () => {
+    const server = createServer((_req, res) => res.end("remote content\n"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const urlContext = join(dir, "url-ctx");
+    await mkdir(urlContext, { recursive: true });
+    await writeFile(
+      join(urlContext, "Dockerfile"),
+      `FROM ${BUSYBOX_REF}\nADD http://127.0.0.1:${port}/f /f\n`,
+    );
+    await utimes(join(urlContext, "Dockerfile"), new Date(0), new Date(Date.now() - 60_000));
+    try {
+      const runs: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const stdout = await gantry("build", urlContext, "-t", "replay/url:1", "--progress", "json");
+        const summary = stdout
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .find((e) => e.type === "summary")!;
+        runs.push(summary.replayed === true);
+      }
+      expect(runs).toEqual([false, false, false]);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -99,9 +99,20 @@ export function replayRequestFor(
   };
 }
 
-/** Whether a finished build may stand for the next unchanged one: every step cached, nothing pulled. */
+/**
+ * Whether a finished build may stand for the next unchanged one: every step cached, nothing pulled, and
+ * no ADD of a URL or git repository (whose content can change behind the same Dockerfile line).
+ */
 export function replayable(result: BuildResult, events: ProgressEvent[]): boolean {
   if (result.cached !== result.steps) return false;
+  const remoteSource = result.graph.order.some((index) =>
+    result.graph.stages[index]!.steps.some(
+      (step) =>
+        step.op.kind === "copy" &&
+        step.op.sources.some((source) => source.kind === "url" || source.kind === "git"),
+    ),
+  );
+  if (remoteSource) return false;
   return events.every(
     (event) =>
       event.type === "warning" ||
