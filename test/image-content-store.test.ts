@@ -62,6 +62,53 @@ describe("writeBytes of a stored document", () => {
   });
 });
 
+describe("large blobs hashed on the worker thread", () => {
+  it("verifies announced-large blobs off the main thread: right digest kept, wrong digest refused", async () => {
+    const big = pseudoRandom(9 * 1024 * 1024 + 5, 11);
+    const digest = sha256Of(big);
+    const info = await store.write(chunked(big, 70_000), { digest, size: big.length });
+    expect(info).toEqual({ digest, size: big.length });
+    expect((await readFile(join(root, "blobs", "sha256", digest.slice(7)))).equals(big)).toBe(true);
+    const other = pseudoRandom(9 * 1024 * 1024, 12);
+    await expect(store.write(chunked(other, 65_536), { digest, size: other.length })).rejects.toBeInstanceOf(
+      DigestMismatchError,
+    );
+    await expect(store.write(chunked(other, 65_536), { size: other.length - 1 })).rejects.toBeInstanceOf(
+      SizeMismatchError,
+    );
+    expect(await ingestFiles()).toEqual([]);
+    // Concurrent large writes keep their sessions apart.
+    const blobs = [21, 22, 23].map((seed) => pseudoRandom(8 * 1024 * 1024 + seed, seed));
+    const infos = await Promise.all(
+      blobs.map((b) => store.write(chunked(b, 50_000), { digest: sha256Of(b), size: b.length })),
+    );
+    expect(infos.map((i) => i.digest)).toEqual(blobs.map((b) => sha256Of(b)));
+  });
+
+  it("the hashing worker does not keep a process alive", async () => {
+    const compiled = await compileImageModules(join(root, "compiled"));
+    const script = `import { ContentStore } from ${JSON.stringify(join(compiled, "content-store.js"))};
+import { createHash } from "node:crypto";
+const data = Buffer.alloc(10 * 1024 * 1024, 7);
+const digest = "sha256:" + createHash("sha256").update(data).digest("hex");
+const store = await ContentStore.open(process.argv[2]);
+const info = await store.write([data], { digest, size: data.length });
+console.log(info.digest === digest ? "ok" : "bad");`;
+    const file = join(root, "large-writer.mjs");
+    await writeFile(file, script);
+    const started = Date.now();
+    const child = spawn(process.execPath, [file, join(root, "child-store")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    const code = await new Promise((r) => child.on("exit", r));
+    expect(out.trim()).toBe("ok");
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
 describe("batched writes", () => {
   it("chunks of every size (empty, tiny, odd, several MiB) land in order, batched into writev calls", async () => {
     const data = pseudoRandom(5 * 1024 * 1024 + 333, 7);

@@ -81,7 +81,12 @@ export type ByteSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Arra
 export async function streamToNewFile(
   tempPath: string,
   source: ByteSource,
-  options: { mode?: number; inspect?: (chunk: Uint8Array) => void } = {},
+  options: {
+    mode?: number;
+    inspect?: (chunk: Uint8Array) => void;
+    /** Sees each batch of chunks (in order) just before it is written. */
+    inspectBatch?: (pieces: readonly Uint8Array[], bytes: number) => void;
+  } = {},
 ): Promise<void> {
   const handle = await open(tempPath, "wx", options.mode ?? 0o644);
   // Chunks are gathered into batches of WRITE_BATCH_BYTES, each written with one positional writev, and
@@ -113,6 +118,7 @@ export async function streamToNewFile(
   };
   const flush = async (): Promise<void> => {
     if (batchBytes === 0) return;
+    options.inspectBatch?.(batch, batchBytes);
     const done = writeBatch(batch, position - batchBytes);
     done.catch(() => {}); // awaited below, in order
     inFlight.push({ done, bytes: batchBytes });

@@ -25,6 +25,7 @@ import {
   RangeNotSatisfiableError,
   SizeMismatchError,
 } from "./errors.js";
+import { OffThreadHash } from "./hash-worker.js";
 import type { BlobInfo, BlobStore, ByteRange, Digest, ExpectedBlob } from "./store-types.js";
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
@@ -36,6 +37,8 @@ export interface ContentStoreOptions {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Blobs announced at least this large are hashed on the worker thread (hash-worker.ts). */
+const OFF_THREAD_HASH_BYTES = 8 * 1024 * 1024;
 const readChunk = (bytes: number) => Math.max(1024, Math.min(READ_CHUNK_BYTES, bytes));
 
 export class ContentStore implements BlobStore {
@@ -132,22 +135,39 @@ export class ContentStore implements BlobStore {
 
   async write(source: Readable | ByteSource, expected: ExpectedBlob = {}): Promise<BlobInfo> {
     const wanted = expected.digest === undefined ? undefined : parseDigest(expected.digest);
-    const hasher = new StreamHasher(wanted?.algorithm ?? "sha256");
-    const blobDir = join(this.blobsDir, hasher.algorithm);
+    const algorithm = wanted?.algorithm ?? "sha256";
+    const blobDir = join(this.blobsDir, algorithm);
+    // Known-large blobs (pulled layers) are hashed on the worker thread, the rest inline.
+    const offThread =
+      expected.size !== undefined && expected.size >= OFF_THREAD_HASH_BYTES
+        ? new OffThreadHash(algorithm)
+        : undefined;
+    const hasher = new StreamHasher(algorithm);
+    let size = 0;
     // The final name is known only after hashing: stream into ingest/, verify, then rename into blobs/.
     const staging = tempPathFor("blob", this.ingestDir);
-    await streamToNewFile(staging, source, {
-      inspect: (chunk) => {
-        hasher.update(chunk);
-        if (expected.size !== undefined && hasher.size > expected.size) {
-          throw new SizeMismatchError(expected.size, hasher.size);
-        }
-      },
-    });
+    try {
+      await streamToNewFile(staging, source, {
+        inspect: (chunk) => {
+          size += chunk.byteLength;
+          if (offThread === undefined) hasher.update(chunk);
+          if (expected.size !== undefined && size > expected.size) {
+            throw new SizeMismatchError(expected.size, size);
+          }
+        },
+        inspectBatch:
+          offThread === undefined ? undefined : (pieces, bytes) => offThread.update(pieces, bytes),
+      });
+    } catch (error) {
+      offThread?.drop();
+      throw error;
+    }
     let info: BlobInfo;
     // `staging` is complete and fsynced: verify it, then move it into blobs/.
     try {
-      info = verify(hasher, expected);
+      const actual =
+        offThread === undefined ? hasher.digest() : (`${algorithm}:${await offThread.digest()}` as Digest);
+      info = verify(actual, size, expected);
       await mkdir(blobDir, { recursive: true });
       await rename(staging, this.blobPath(info.digest));
     } catch (error) {
@@ -204,7 +224,7 @@ export class ContentStore implements BlobStore {
       })) {
         hasher.update(chunk as Buffer);
       }
-      const info = verify(hasher, expected);
+      const info = verify(hasher.digest(), hasher.size, expected);
       await handle.sync();
       const blobDir = join(this.blobsDir, wanted.algorithm);
       await mkdir(blobDir, { recursive: true });
@@ -258,15 +278,14 @@ export class ContentStore implements BlobStore {
   }
 }
 
-function verify(hasher: StreamHasher, expected: ExpectedBlob): BlobInfo {
-  const actual = hasher.digest();
-  if (expected.size !== undefined && hasher.size !== expected.size) {
-    throw new SizeMismatchError(expected.size, hasher.size);
+function verify(actual: Digest, size: number, expected: ExpectedBlob): BlobInfo {
+  if (expected.size !== undefined && size !== expected.size) {
+    throw new SizeMismatchError(expected.size, size);
   }
   if (expected.digest !== undefined && actual !== parseDigest(expected.digest).digest) {
     throw new DigestMismatchError(expected.digest, actual);
   }
-  return { digest: actual, size: hasher.size };
+  return { digest: actual, size };
 }
 
 function isMissing(error: unknown): boolean {
