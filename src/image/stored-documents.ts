@@ -5,26 +5,16 @@
  * so reading needs the JSON, its kind and a shape check that keeps a torn or foreign file from being
  * trusted — not a full validation. This keeps zod's start-up cost (~25 ms) out of every build.
  */
-import { parseDigest } from "./digest.js";
+import { isDigest } from "./digest.js";
 import { ManifestInvalidError } from "./errors.js";
 import * as mt from "./media-types.js";
 import type { ImageConfig, ParsedManifest } from "./oci-types.js";
-import type { Descriptor, Digest, ManifestRecord } from "./store-types.js";
+import type { Descriptor, ManifestRecord } from "./store-types.js";
 
 type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === "object" && !Array.isArray(value);
-
-function isDigest(value: unknown): value is Digest {
-  if (typeof value !== "string") return false;
-  try {
-    parseDigest(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A descriptor (tag file) as stored, or undefined when the file is not one. */
 export function storedDescriptor(value: unknown): Descriptor | undefined {
@@ -60,31 +50,28 @@ export function readStoredManifest(bytes: Uint8Array | string, mediaType?: strin
   const document = decode(bytes, "manifest");
   const declared = typeof document.mediaType === "string" ? document.mediaType : mediaType || undefined;
   const kind = declared ?? (Array.isArray(document.manifests) ? mt.OCI_INDEX : mt.OCI_MANIFEST);
-  const images = (): void => {
-    if (!isObject(document.config) || !Array.isArray(document.layers)) {
-      throw new ManifestInvalidError(`stored ${kind} has no config or layers`);
-    }
-  };
-  const indexes = (): void => {
-    if (!Array.isArray(document.manifests)) throw new ManifestInvalidError(`stored ${kind} has no manifests`);
-  };
-  switch (kind) {
-    case mt.OCI_MANIFEST:
-      images();
-      return { kind: "oci-manifest", mediaType: kind, manifest: document as never };
-    case mt.DOCKER_MANIFEST_V2:
-      images();
-      return { kind: "docker-manifest", mediaType: kind, manifest: document as never };
-    case mt.OCI_INDEX:
-      indexes();
-      return { kind: "oci-index", mediaType: kind, manifest: document as never };
-    case mt.DOCKER_MANIFEST_LIST:
-      indexes();
-      return { kind: "docker-manifest-list", mediaType: kind, manifest: document as never };
-    default:
-      throw new ManifestInvalidError(`unsupported manifest media type ${JSON.stringify(kind)}`);
+  const kindOf = KINDS[kind];
+  if (kindOf === undefined) {
+    throw new ManifestInvalidError(`unsupported manifest media type ${JSON.stringify(kind)}`);
   }
+  const complete = kindOf.index
+    ? Array.isArray(document.manifests)
+    : isObject(document.config) && Array.isArray(document.layers);
+  if (!complete) {
+    throw new ManifestInvalidError(
+      `stored ${kind} has no ${kindOf.index ? "manifests" : "config or layers"}`,
+    );
+  }
+  return { kind: kindOf.kind, mediaType: kind, manifest: document } as unknown as ParsedManifest;
 }
+
+/** The manifest kinds by media type, and whether each is an index. */
+const KINDS: Record<string, { kind: ParsedManifest["kind"]; index: boolean }> = {
+  [mt.OCI_MANIFEST]: { kind: "oci-manifest", index: false },
+  [mt.DOCKER_MANIFEST_V2]: { kind: "docker-manifest", index: false },
+  [mt.OCI_INDEX]: { kind: "oci-index", index: true },
+  [mt.DOCKER_MANIFEST_LIST]: { kind: "docker-manifest-list", index: true },
+};
 
 /** A stored image config. */
 export function readStoredConfig(bytes: Uint8Array | string): ImageConfig {
