@@ -19,6 +19,7 @@ import {
   newHashCounters,
   SMALL_FILE,
 } from "./file-hash.js";
+import { resolveGitCommit } from "./git-source.js";
 import { type SelectedEntry, type SelectedItem, selectSources } from "./select.js";
 import { nowNs, type StatCache } from "./stat-cache.js";
 
@@ -109,7 +110,16 @@ export async function digestSources(
       const record = { source: index, kind: "url", url: source.url, checksum: op.checksum ?? null };
       add(canonicalJson(record), source.url, "file", 0o600);
     } else if (source.kind === "git") {
-      const record = { source: index, kind: "git", url: source.url, ref: source.ref ?? null };
+      // Keyed by the commit the ref names now: a moved branch or tag is a new key (as BuildKit).
+      const commit = await resolveGitCommit(source);
+      const record = {
+        source: index,
+        kind: "git",
+        url: source.url,
+        commit,
+        subdir: source.subdir ?? null,
+        keepGitDir: op.keepGitDir === true,
+      };
       add(canonicalJson(record), source.url, "directory", 0o755);
     }
   }

@@ -11,10 +11,10 @@ import { realpath } from "node:fs/promises";
 import { posix } from "node:path";
 import { normalizedMode } from "../../context/digest.js";
 import { CopyError } from "../../context/errors.js";
+import { checkoutGit, resolveGitCommit } from "../../context/git-source.js";
 import { type SelectedEntry, type SelectedItem, selectSources } from "../../context/select.js";
 import type { IgnoreMatcher } from "../../frontend/dockerignore.js";
 import type { CopyOp } from "../../graph/types.js";
-import { UnsupportedError } from "../../image/layer/errors.js";
 import { deviceMajor, deviceMinor } from "../../image/layer/walk.js";
 import { detectArchive, extractArchive } from "./archive.js";
 import { type ModeFunction, parseChmod } from "./chmod.js";
@@ -108,12 +108,18 @@ export async function placeCopy(op: CopyOp, input: PlaceCopyInput, tree: TargetT
     } else if (source.kind === "url") {
       await copier.copyUrl(source.url);
     } else {
-      throw new UnsupportedError(
-        `${op.instruction} of a git repository (${source.url}) is not supported yet`,
-        {
-          hint: "clone it in a RUN step, or ADD a release tarball URL instead",
-        },
-      );
+      // A repository: its checkout (or `:subdir`) is copied like a directory's contents.
+      const commit = await resolveGitCommit(source);
+      const checkout = await checkoutGit(source, commit, {
+        keepGitDir: op.keepGitDir,
+        tempDir: input.tempDir,
+      });
+      try {
+        const asPath: CopyOp = { ...op, sources: [{ kind: "path", pattern: "." }] };
+        for (const item of await selectSources(asPath, checkout.dir)) await copier.copyItem(item);
+      } finally {
+        await checkout.release();
+      }
     }
   }
   await tree.finish();
