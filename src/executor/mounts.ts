@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { GantryError, type GantryErrorOptions } from "../errors.js";
 import type { ExecMount, SourceRef } from "../graph/types.js";
+import { hostCommandOk } from "../util/host-command.js";
 import { resolveInRoot } from "../util/root-path.js";
 import type { RuntimeMount } from "./types.js";
 
@@ -125,12 +126,12 @@ async function cacheMount(
   const sharing = mount.sharing ?? "shared";
   if (sharing === "private" && (cacheUsers.get(dir) ?? 0) > 0) {
     const fresh = `${dir}.private-${process.pid}-${randomBytes(4).toString("hex")}`;
-    await createCacheDir(fresh, mount);
     releases.push(() => rm(fresh, { recursive: true, force: true }));
+    if (await createCacheDir(fresh, mount)) await seedCache(fresh, mount, ctx);
     return { type: "bind", source: fresh, target: mount.target, readonly: mount.readonly };
   }
   if (sharing === "locked") releases.push(await lockCache(dir));
-  await createCacheDir(dir, mount);
+  if (await createCacheDir(dir, mount)) await seedCache(dir, mount, ctx);
   cacheUsers.set(dir, (cacheUsers.get(dir) ?? 0) + 1);
   releases.push(async () => {
     const users = (cacheUsers.get(dir) ?? 1) - 1;
@@ -140,17 +141,41 @@ async function cacheMount(
   return { type: "bind", source: dir, target: mount.target, readonly: mount.readonly };
 }
 
-async function createCacheDir(dir: string, mount: ExecMount): Promise<void> {
+/** Creates the cache directory unless it exists; true when it was created (so it is empty). */
+async function createCacheDir(dir: string, mount: ExecMount): Promise<boolean> {
   try {
     await mkdir(dir, { recursive: false });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return;
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     await mkdir(join(dir, ".."), { recursive: true });
     return createCacheDir(dir, mount);
   }
   await chown(dir, mount.uid ?? 0, mount.gid ?? 0).catch(() => {});
   await chmod(dir, mount.mode ?? 0o755);
+  return true;
+}
+
+/**
+ * `from=` (and `source=`) on a cache mount: a new cache starts as a copy of that directory of the stage,
+ * image or context, as in BuildKit; an existing cache keeps what earlier runs left in it.
+ */
+async function seedCache(dir: string, mount: ExecMount, ctx: ExecMountContext): Promise<void> {
+  if (mount.from === undefined) return;
+  const from = await ctx.resolveFrom(mount.from);
+  try {
+    const source = await resolveInRoot(from.rootfs, mount.source ?? "/", true);
+    if (source.stats === undefined || !source.stats.isDirectory()) {
+      throw new MountError(
+        "MOUNT_INVALID",
+        `cache mount from=: ${mount.source ?? "/"} is not a directory in the source`,
+        { hint: "point source= at a directory of the stage or image" },
+      );
+    }
+    await hostCommandOk(["cp", "-a", "--", `${source.abs}/.`, `${dir}/`]);
+  } finally {
+    await from.release();
+  }
 }
 
 /** Waits for the in-process chain and the lock file; returns the release function. */

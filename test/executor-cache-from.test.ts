@@ -1,0 +1,74 @@
+/**
+ * `RUN --mount=type=cache,from=…,source=…` through bin/gantry with real runc (`npm test` builds first): a
+ * new cache starts as a copy of that directory of the stage; an existing cache keeps what runs left in it.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUSYBOX_REF, haveBusybox, importBusybox, isRoot } from "./helpers/busybox-image.js";
+
+const run = promisify(execFile);
+const GANTRY = resolve(import.meta.dirname, "..", "bin", "gantry");
+let dir: string;
+
+async function build(dockerfile: string, ...extra: string[]): Promise<string> {
+  const context = join(dir, "ctx");
+  await writeFile(join(context, "Dockerfile"), dockerfile);
+  const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
+  await run(
+    process.execPath,
+    [
+      GANTRY,
+      "--root",
+      join(dir, "root"),
+      "build",
+      context,
+      "--progress",
+      "plain",
+      "--output",
+      `type=local,dest=${out}`,
+      ...extra,
+    ],
+    { timeout: 120_000 },
+  );
+  return out;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "gantry-cachefrom-"));
+  await mkdir(join(dir, "ctx"));
+  await importBusybox(join(dir, "root"));
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.runIf(haveBusybox && isRoot)("cache mount from=", () => {
+  const seedStage = `FROM ${BUSYBOX_REF} AS seed\nRUN mkdir -p /seed/deep && echo seeded > /seed/deep/file\n`;
+
+  it("a new cache starts with the stage's source directory", async () => {
+    const out = await build(
+      `${seedStage}FROM ${BUSYBOX_REF}\nRUN --mount=type=cache,id=fromtest,target=/c,from=seed,source=/seed cat /c/deep/file > /out && echo more >> /c/deep/file\n`,
+    );
+    expect(await readFile(join(out, "out"), "utf8")).toBe("seeded\n");
+  });
+
+  it("an existing cache keeps its contents (it is not seeded again)", async () => {
+    const out = await build(
+      `${seedStage}FROM ${BUSYBOX_REF}\nRUN --mount=type=cache,id=fromtest,target=/c,from=seed,source=/seed cat /c/deep/file > /again\n`,
+    );
+    expect(await readFile(join(out, "again"), "utf8")).toBe("seeded\nmore\n");
+  });
+
+  it("a source that is not a directory is a clear error", async () => {
+    const failed = await build(
+      `${seedStage}FROM ${BUSYBOX_REF}\nRUN --mount=type=cache,id=fromtest2,target=/c,from=seed,source=/seed/deep/file true\n`,
+    ).catch((error: { code?: number; stderr?: string }) => error);
+    expect(failed).toMatchObject({ code: 1 });
+    expect((failed as { stderr: string }).stderr).toContain("is not a directory in the source");
+  });
+});
