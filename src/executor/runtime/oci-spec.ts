@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { RunRequest } from "../types.js";
+import { seccompProfile } from "./seccomp.js";
 import type { ResolvedUser } from "./user.js";
 
 /** Docker's default capability set. */
@@ -73,6 +74,18 @@ const ALL_CAPABILITIES = [
 ].map((name) => `CAP_${name}`);
 
 export function allCapabilities(): string[] {
+  // Every capability this process may hand on: its bounding set (a sandbox may lack some, e.g.
+  // CAP_SYS_RESOURCE, and runc then fails to apply them), else what the kernel knows.
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    if (bounding !== undefined) {
+      const mask = BigInt(`0x${bounding}`);
+      return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+    }
+  } catch {
+    // no procfs
+  }
   try {
     const last = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
     return ALL_CAPABILITIES.slice(0, last + 1);
@@ -178,6 +191,7 @@ export function buildSpec(request: RunRequest, user: ResolvedUser): Record<strin
   if (!insecure) {
     linux.maskedPaths = MASKED_PATHS;
     linux.readonlyPaths = READONLY_PATHS;
+    linux.seccomp = seccompProfile();
   }
   return {
     ociVersion: "1.0.2",
