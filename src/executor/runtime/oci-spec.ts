@@ -3,7 +3,8 @@
  * hostname, mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys read-only, the host's resolv.conf
  * and hosts for the host network, the step's own mounts) and namespaces (pid, ipc, uts, mount, plus network
  * for `--network=none`; runc brings the new namespace's loopback up). `security=insecure` grants every
- * capability and drops masked and read-only paths. No seccomp profile is applied (as runc's default spec).
+ * capability this process may grant and drops masked and read-only paths and the seccomp filter
+ * (seccomp.ts: the system calls Docker's default profile refuses fail with EPERM).
  */
 import { readFileSync } from "node:fs";
 import type { RunRequest } from "../types.js";
