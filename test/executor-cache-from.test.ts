@@ -2,49 +2,21 @@
  * `RUN --mount=type=cache,from=…,source=…` through bin/gantry with real runc (`npm test` builds first): a
  * new cache starts as a copy of that directory of the stage; an existing cache keeps what runs left in it.
  */
-import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUSYBOX_REF, haveBusybox, importBusybox, isRoot } from "./helpers/busybox-image.js";
+import { BUSYBOX_REF, haveBusybox, isRoot } from "./helpers/busybox-image.js";
+import { type CliBuildDir, cliBuildDir } from "./helpers/cli-build.js";
 
-const run = promisify(execFile);
-const GANTRY = resolve(import.meta.dirname, "..", "bin", "gantry");
-let dir: string;
-
-async function build(dockerfile: string, ...extra: string[]): Promise<string> {
-  const context = join(dir, "ctx");
-  await writeFile(join(context, "Dockerfile"), dockerfile);
-  const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
-  await run(
-    process.execPath,
-    [
-      GANTRY,
-      "--root",
-      join(dir, "root"),
-      "build",
-      context,
-      "--progress",
-      "plain",
-      "--output",
-      `type=local,dest=${out}`,
-      ...extra,
-    ],
-    { timeout: 120_000 },
-  );
-  return out;
-}
+let work: CliBuildDir;
+const build = async (dockerfile: string) => (await work.build(dockerfile)).out;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "gantry-cachefrom-"));
-  await mkdir(join(dir, "ctx"));
-  await importBusybox(join(dir, "root"));
+  work = await cliBuildDir("cachefrom", { busybox: true });
 }, 120_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await work.dispose();
 });
 
 describe.runIf(haveBusybox && isRoot)("cache mount from=", () => {

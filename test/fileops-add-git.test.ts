@@ -5,16 +5,15 @@
  */
 import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join, normalize, resolve } from "node:path";
+import { join, normalize } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliBuildDir, cliBuildDir } from "./helpers/cli-build.js";
 
 const run = promisify(execFile);
-const GANTRY = resolve(import.meta.dirname, "..", "bin", "gantry");
 
 let dir: string;
 let server: Server;
@@ -43,40 +42,21 @@ async function publish(message: string): Promise<void> {
   await sh(join(dir, "served", "repo.git"), "update-server-info");
 }
 
+let builds: CliBuildDir;
+
 async function build(dockerfile: string, ...extra: string[]) {
-  const context = join(dir, "ctx");
-  await writeFile(join(context, "Dockerfile"), dockerfile);
-  const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
-  const { stdout } = await run(
-    process.execPath,
-    [
-      GANTRY,
-      "--root",
-      join(dir, "root"),
-      "build",
-      context,
-      "--progress",
-      "json",
-      "--output",
-      `type=local,dest=${out}`,
-      ...extra,
-    ],
-    { timeout: 120_000 },
-  );
-  const statuses = stdout
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as { type: string; name?: string; status?: string })
-    .filter((e) => e.type === "vertex" && e.name?.includes("ADD") && e.status !== "running")
+  const { out, events } = await builds.build(dockerfile, ...extra);
+  const statuses = events
+    .filter((e) => e.type === "vertex" && String(e.name).includes("ADD") && e.status !== "running")
     .map((e) => e.status);
   return { out, statuses };
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "gantry-addgit-"));
+  builds = await cliBuildDir("addgit");
+  dir = builds.dir;
   const work = join(dir, "work");
   await mkdir(join(work, "sub"), { recursive: true });
-  await mkdir(join(dir, "ctx"));
   await sh(work, "init", "-q", "-b", "main");
   await writeFile(join(work, "a.txt"), "version 1\n");
   await writeFile(join(work, "sub", "b.txt"), "in sub\n");
@@ -99,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await builds?.dispose();
 });
 
 describe("ADD <git repository>", () => {
