@@ -34,9 +34,26 @@ async function git(args: string[], what: string, url: string, cwd?: string): Pro
   }
 }
 
-/** The commit `source.ref` (default HEAD) names in the remote repository. */
-export async function resolveGitCommit(source: GitSource): Promise<string> {
-  if (source.ref !== undefined && COMMIT.test(source.ref)) return source.ref;
+/** Refs already resolved by this process (one build): `url#ref` → commit. */
+const resolved = new Map<string, Promise<string>>();
+
+/**
+ * The commit `source.ref` (default HEAD) names in the remote repository. Asked once per build: the cache
+ * key and the checkout then name the same commit even if the branch moves meanwhile.
+ */
+export function resolveGitCommit(source: GitSource): Promise<string> {
+  if (source.ref !== undefined && COMMIT.test(source.ref)) return Promise.resolve(source.ref);
+  const key = `${source.url}#${source.ref ?? ""}`;
+  let commit = resolved.get(key);
+  if (commit === undefined) {
+    commit = lsRemote(source);
+    resolved.set(key, commit);
+    commit.catch(() => resolved.delete(key));
+  }
+  return commit;
+}
+
+async function lsRemote(source: GitSource): Promise<string> {
   const ref = source.ref ?? "HEAD";
   const out = await git(["ls-remote", source.url, ref], "ls-remote", source.url);
   const lines = out.split("\n").filter((line) => line.trim() !== "");
