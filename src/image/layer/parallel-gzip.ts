@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
 import { promisify } from "node:util";
-import { deflateRaw, deflateRawSync, gzip, constants as zlibConstants } from "node:zlib";
+import { deflateRaw, gzip, constants as zlibConstants } from "node:zlib";
 
 const gzipAsync = promisify(gzip);
 const deflateRawAsync = promisify(deflateRaw);
@@ -23,16 +23,9 @@ const SAMPLE_BYTES = 32 * 1024;
  * Whether a block looks incompressible (random bytes, already-compressed files): a fast level-1 deflate of
  * its first 32 KiB saves less than 3 %. Such blocks are stored (deflate level 0: a copy plus a CRC) instead
  * of spending ~30 ms per MiB for nothing. The decision depends on the bytes only, so output stays
- * deterministic.
+ * deterministic. The sample is deflated on the thread pool, like the block itself.
  */
-export function incompressible(block: Uint8Array): boolean {
-  if (block.length < SAMPLE_BYTES * 2) return false;
-  const sample = block.subarray(0, SAMPLE_BYTES);
-  return deflateRawSync(sample, { level: 1 }).length > SAMPLE_BYTES * 0.97;
-}
-
-/** `incompressible` off the main thread: the sample is test-deflated on the thread pool too. */
-async function incompressibleAsync(block: Uint8Array): Promise<boolean> {
+export async function incompressible(block: Uint8Array): Promise<boolean> {
   if (block.length < SAMPLE_BYTES * 2) return false;
   const sample = await deflateRawAsync(block.subarray(0, SAMPLE_BYTES), { level: 1 });
   return sample.length > SAMPLE_BYTES * 0.97;
@@ -41,7 +34,7 @@ async function incompressibleAsync(block: Uint8Array): Promise<boolean> {
 /** One block as a gzip member, stored when it does not compress; all of it on the thread pool. */
 async function compressBlock(block: Buffer, level: number): Promise<Buffer> {
   return gzipAsync(block, {
-    level: level > 0 && (await incompressibleAsync(block)) ? 0 : level,
+    level: level > 0 && (await incompressible(block)) ? 0 : level,
     memLevel: 8,
     strategy: zlibConstants.Z_DEFAULT_STRATEGY,
     // One output buffer per block: the default 16 KiB means one thread-pool round trip per 16 KiB.
