@@ -34,7 +34,6 @@ export const DENIED_SYSCALLS = [
   "nfsservctl",
   "open_by_handle_at",
   "perf_event_open",
-
   "process_vm_readv",
   "process_vm_writev",
   "query_module",
