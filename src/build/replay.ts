@@ -12,7 +12,8 @@
  * - each base image's local tag (the tag file's bytes), the image's manifest, config and layer blobs, the
  *   steps' cache records (touched, as a cached build touches them), and each requested tag pointing at
  *   the image.
- * Records are only made from builds that were fully cached, that read nothing but the context and local
+ * Recording is replay-record.ts (loaded only by a full build). Records are only made from builds that were
+ * fully cached, that read nothing but the context and local
  * images (no secrets, ssh, cache import/export, --pull, --no-cache, outputs), and whose context did not
  * change while they ran; files modified in the last 50 ms are too fresh to be trusted (as the stat cache).
  */
@@ -21,10 +22,9 @@ import { lstatSync, readdirSync, readFileSync, statSync, utimesSync } from "node
 import { join } from "node:path";
 import type { ProgressEvent } from "../executor/progress.js";
 import { IgnoreMatcher, parseDockerignore } from "../frontend/dockerignore.js";
-import { writeFileAtomic } from "../image/atomic-file.js";
 import type { Descriptor, Digest } from "../image/store-types.js";
 
-const REPLAY_FORMAT = 1;
+export const REPLAY_FORMAT = 1;
 const RACY_WINDOW_NS = 50_000_000n;
 
 /** Everything of a build request that decides its result (JSON-serialisable). */
@@ -52,7 +52,7 @@ export interface ReplayOutcome {
   events: ProgressEvent[];
 }
 
-interface ReplayRecord extends ReplayOutcome {
+export interface ReplayRecord extends ReplayOutcome {
   format: number;
   contextFingerprint: string;
   /** Root-relative tag files of the base images and their exact bytes. */
@@ -66,7 +66,7 @@ interface ReplayRecord extends ReplayOutcome {
 }
 
 /** Where the record of a request lives. */
-function recordPath(root: string, request: ReplayRequest): string {
+export function recordPath(root: string, request: ReplayRequest): string {
   const key = createHash("sha256")
     .update(JSON.stringify({ format: REPLAY_FORMAT, ...request }))
     .digest("hex");
@@ -163,84 +163,6 @@ export function tryReplay(root: string, request: ReplayRequest): ReplayOutcome |
     ...outcome
   } = record;
   return outcome;
-}
-
-/** What the build tells the recorder besides its outcome. */
-export interface ReplaySources {
-  /** Repository and tag (or digest) of every image the build read, with its resolved manifest digest. */
-  images: Array<{
-    repository: string;
-    tag?: string;
-    digest?: string;
-    layers: Descriptor[];
-    manifestDigest: string;
-  }>;
-  /** Cache keys of the steps (`sha256:…`). */
-  cacheKeys: string[];
-  /** Repository and tag of each requested tag. */
-  tags: Array<{ repository: string; tag: string }>;
-}
-
-const blobPath = (digest: string) => {
-  const [algorithm, hex] = digest.split(":");
-  return join("blobs", algorithm!, hex!);
-};
-const tagPath = (repository: string, tag: string) =>
-  join("repositories", repository, "_manifests", "tags", tag);
-
-/**
- * Records a fully cached build for replay. `before` is the context fingerprint taken before the build
- * started (with `freshAfterNs`); nothing is recorded if the context changed meanwhile. Best effort: a
- * failure only means the next build runs in full.
- */
-export async function recordReplay(
-  root: string,
-  request: ReplayRequest,
-  before: string | undefined,
-  outcome: ReplayOutcome,
-  sources: ReplaySources,
-): Promise<void> {
-  if (before === undefined || contextFingerprint(request) !== before) return;
-  try {
-    const baseTags = sources.images
-      .filter((image) => image.digest === undefined)
-      .map((image) => {
-        const path = tagPath(image.repository, image.tag ?? "latest");
-        return { path, text: readFileSync(join(root, path), "utf8") };
-      });
-    const required = [
-      blobPath(outcome.manifest.digest),
-      blobPath(outcome.config.digest),
-      ...outcome.layers.map((layer) => blobPath(layer.digest)),
-      ...sources.images.flatMap((image) => [
-        blobPath(image.manifestDigest),
-        ...image.layers.map((l) => blobPath(l.digest)),
-      ]),
-    ];
-    const touch = sources.cacheKeys.map((key) => join("cache", "records", `${key.split(":")[1]}.json`));
-    const tagFiles = sources.tags.map(({ repository, tag }) => ({
-      path: tagPath(repository, tag),
-      digest: outcome.manifest.digest,
-    }));
-    const events = outcome.events.map((event) => {
-      if (event.type !== "vertex") return event;
-      const { started: _s, completed: _c, duration: _d, miss: _m, ...rest } = event;
-      return rest;
-    });
-    const record: ReplayRecord = {
-      format: REPLAY_FORMAT,
-      contextFingerprint: before,
-      baseTags,
-      required: [...new Set([...required, ...touch])],
-      touch,
-      tagFiles,
-      ...outcome,
-      events,
-    };
-    await writeFileAtomic(recordPath(root, request), JSON.stringify(record));
-  } catch {
-    // best effort
-  }
 }
 
 /** Wall clock in ns, for `contextFingerprint`'s freshness bound. */

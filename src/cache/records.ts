@@ -49,6 +49,11 @@ export class CacheRecordStore {
     return join(this.dir, "records", `${digestHex(key)}.json`);
   }
 
+  /** The record file of `key` in the cache under data root `root`, without opening it. */
+  static recordPathIn(root: string, key: CacheKey): string {
+    return new CacheRecordStore(join(root, "cache")).recordPath(key);
+  }
+
   /**
    * The record of `key`. Reading it counts as a use (its mtime is the LRU clock `gantry prune` goes by)
    * unless `touch` is false, as when a miss is only being explained against it.

@@ -16,6 +16,7 @@ import { OCI_MANIFEST } from "../image/media-types.js";
 import type { ImageManifest } from "../image/oci-types.js";
 import { parseImageReference } from "../image/reference.js";
 import type { BlobStore, Descriptor, Digest } from "../image/store-types.js";
+import { READ_CHUNK_BYTES } from "../util/read-chunk.js";
 import type { CacheKey } from "./key.js";
 import type { CachedLayer, CacheRecord } from "./records.js";
 
@@ -172,7 +173,7 @@ function layoutLocation(dir: string): CacheLocation {
     },
     async fetchBlob(blob, into) {
       const { createReadStream } = await import("node:fs");
-      await into.write(createReadStream(blobPath(blob.digest), { highWaterMark: 1 << 20 }), {
+      await into.write(createReadStream(blobPath(blob.digest), { highWaterMark: READ_CHUNK_BYTES }), {
         digest: blob.digest,
         size: blob.size,
       });

@@ -5,11 +5,11 @@
  * and correct. Concurrent writes of the same blob are safe: each renames identical bytes over the same
  * name. Leftover temp files of dead writers are removed when the store is opened.
  */
-import { createHash } from "node:crypto";
 import { createReadStream, constants as fsConstants } from "node:fs";
 import { mkdir, open, readdir, rename, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { READ_CHUNK_BYTES, readChunkFor } from "../util/read-chunk.js";
 import {
   type ByteSource,
   fsyncDirectory,
@@ -18,7 +18,7 @@ import {
   streamToNewFile,
   tempPathFor,
 } from "./atomic-file.js";
-import { type DigestAlgorithm, parseDigest, StreamHasher } from "./digest.js";
+import { type DigestAlgorithm, digestOf, parseDigest, StreamHasher } from "./digest.js";
 import {
   BlobUnknownError,
   DigestMismatchError,
@@ -36,10 +36,8 @@ export interface ContentStoreOptions {
   staleIngest?: StaleTempOptions;
 }
 
-const READ_CHUNK_BYTES = 1024 * 1024;
 /** Blobs announced at least this large are hashed on the worker thread (hash-worker.ts). */
 const OFF_THREAD_HASH_BYTES = 8 * 1024 * 1024;
-const readChunk = (bytes: number) => Math.max(1024, Math.min(READ_CHUNK_BYTES, bytes));
 
 export class ContentStore implements BlobStore {
   readonly root: string;
@@ -69,8 +67,13 @@ export class ContentStore implements BlobStore {
 
   /** Where a blob lives (after validating the digest, so the path cannot escape the store). */
   blobPath(digest: Digest | string): string {
+    return ContentStore.blobPathIn(this.root, digest);
+  }
+
+  /** Where the store under data root `root` keeps a blob (`<root>/blobs/<alg>/<hex>`), without opening it. */
+  static blobPathIn(root: string, digest: Digest | string): string {
     const { algorithm, hex } = parseDigest(digest);
-    return join(this.blobsDir, algorithm, hex);
+    return join(root, "blobs", algorithm, hex);
   }
 
   /** A fresh temp path in `ingest/` for callers that write a file themselves and then `commitFile` it. */
@@ -108,7 +111,8 @@ export class ContentStore implements BlobStore {
       // trips (a 40 MB layer push spent ~100 ms of main-thread time just issuing reads).
       // (Never more than the blob: a stream allocates a whole highWaterMark per read, and a manifest GET
       // paying for 1 MiB of fresh memory halved the registry's request rate.)
-      if (range === undefined) return createReadStream(path, { fd: handle, highWaterMark: readChunk(size) });
+      if (range === undefined)
+        return createReadStream(path, { fd: handle, highWaterMark: readChunkFor(size) });
       const { start } = range;
       if (!Number.isInteger(start) || !Number.isInteger(range.end) || start < 0 || range.end < start) {
         throw new RangeNotSatisfiableError(start, range.end, size);
@@ -116,7 +120,7 @@ export class ContentStore implements BlobStore {
       if (start >= size) throw new RangeNotSatisfiableError(start, range.end, size);
       // HTTP semantics: a last-byte position past the end means "to the end".
       const end = Math.min(range.end, size - 1);
-      return createReadStream(path, { fd: handle, start, end, highWaterMark: readChunk(end - start + 1) });
+      return createReadStream(path, { fd: handle, start, end, highWaterMark: readChunkFor(end - start + 1) });
     } catch (error) {
       await handle.close();
       throw error;
@@ -185,7 +189,7 @@ export class ContentStore implements BlobStore {
    */
   async writeBytes(bytes: Uint8Array, expected: ExpectedBlob = {}): Promise<BlobInfo> {
     const algorithm = expected.digest === undefined ? "sha256" : parseDigest(expected.digest).algorithm;
-    const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}` as Digest;
+    const digest = digestOf(bytes, algorithm);
     if (expected.digest === undefined || expected.digest === digest) {
       const path = this.blobPath(digest);
       try {
@@ -220,7 +224,7 @@ export class ContentStore implements BlobStore {
       for await (const chunk of createReadStream(tempPath, {
         fd: handle,
         autoClose: false,
-        highWaterMark: 1 << 20,
+        highWaterMark: READ_CHUNK_BYTES,
       })) {
         hasher.update(chunk as Buffer);
       }
@@ -233,7 +237,7 @@ export class ContentStore implements BlobStore {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
         // Not on our filesystem after all: copy through ingest/ (still verified), then drop the original.
-        await this.write(createReadStream(tempPath, { highWaterMark: 1 << 20 }), {
+        await this.write(createReadStream(tempPath, { highWaterMark: READ_CHUNK_BYTES }), {
           digest: info.digest,
           size: info.size,
         });

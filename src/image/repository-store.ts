@@ -106,6 +106,11 @@ export class FsRepositoryStore implements RepositoryStore {
     return join(this.tagsDir(repo), validateTag(tag));
   }
 
+  /** The tag file of `repo:tag` in the store under data root `root`, without opening it. */
+  static tagPathIn(root: string, repo: string, tag: string): string {
+    return new FsRepositoryStore(root, { maintainOciLayout: false }).tagPath(repo, tag);
+  }
+
   private layerPath(repo: string, digest: string): string {
     const { algorithm, hex } = parseDigest(digest);
     return join(this.repositoryDir(repo), "_layers", algorithm, hex);
@@ -159,9 +164,7 @@ export class FsRepositoryStore implements RepositoryStore {
   }
 
   async resolveTag(repo: string, tag: string): Promise<Descriptor | undefined> {
-    const text = readSmall(this.tagPath(repo, tag));
-    if (text === undefined) return undefined;
-    const parsed = storedDescriptor(safeJson(text));
+    const parsed = readDescriptor(this.tagPath(repo, tag));
     if (parsed === undefined) return undefined;
     // A tag whose manifest was unlinked concurrently is dangling: treat it as absent.
     if (!(await exists(this.revisionPath(repo, parsed.digest)))) return undefined;
@@ -218,8 +221,7 @@ export class FsRepositoryStore implements RepositoryStore {
     const record = await this.getManifest(repo, canonical);
     let tagsRemoved = 0;
     for (const tag of await this.listTags(repo)) {
-      const text = readSmall(this.tagPath(repo, tag));
-      const target = text === undefined ? undefined : storedDescriptor(safeJson(text));
+      const target = readDescriptor(this.tagPath(repo, tag));
       if (
         target !== undefined &&
         target.digest === canonical &&
@@ -286,8 +288,7 @@ export class FsRepositoryStore implements RepositoryStore {
     const referrers: Descriptor[] = [];
     for (const name of names.sort(compare)) {
       if (name.startsWith(".")) continue;
-      const text = readSmall(join(dir, name));
-      const parsed = text === undefined ? undefined : storedDescriptor(safeJson(text));
+      const parsed = readDescriptor(join(dir, name));
       if (parsed === undefined) continue;
       // Skip links whose manifest has gone (crash between the two unlinks).
       if (!(await exists(this.revisionPath(repo, parsed.digest)))) continue;
@@ -338,6 +339,12 @@ function ignoreMissing(error: unknown): undefined {
 
 async function exists(path: string): Promise<boolean> {
   return statSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
+/** A tag or referrer link file as a descriptor; undefined when it is missing or not one. */
+function readDescriptor(path: string): Descriptor | undefined {
+  const text = readSmall(path);
+  return text === undefined ? undefined : storedDescriptor(safeJson(text));
 }
 
 /**

@@ -8,17 +8,17 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { BlobUnknownError } from "../image/errors.js";
 import type { BlobStore, ByteRange, Digest } from "../image/store-types.js";
+import { READ_CHUNK_BYTES } from "../util/read-chunk.js";
 import type { RequestContext } from "./context.js";
 import { blobFilePath } from "./storage.js";
 
-const SEND_CHUNK_BYTES = 1 << 20;
 /** Buffers one response may have read ahead of the socket. */
 const READ_AHEAD = 4;
 /** Buffers the free list keeps between requests (the rest are left to the GC). */
 const POOL_LIMIT = 32;
 
 const freeBuffers: Buffer[] = [];
-const takeBuffer = (): Buffer => freeBuffers.pop() ?? Buffer.allocUnsafeSlow(SEND_CHUNK_BYTES);
+const takeBuffer = (): Buffer => freeBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
 const giveBuffer = (buf: Buffer): void => {
   if (freeBuffers.length < POOL_LIMIT) freeBuffers.push(buf);
 };

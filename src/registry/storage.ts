@@ -3,9 +3,7 @@
  * FsRepositoryStore), so server, GC and CLI share one way of doing it.
  */
 import { utimes } from "node:fs/promises";
-import path from "node:path";
 import { ContentStore } from "../image/content-store.js";
-import { parseDigest } from "../image/digest.js";
 import { FsRepositoryStore } from "../image/repository-store.js";
 import type { BlobStore, Digest, RepositoryStore } from "../image/store-types.js";
 
@@ -22,8 +20,7 @@ export async function openStores(root: string): Promise<Stores> {
 
 /** Where the content store keeps a blob (`<root>/blobs/<alg>/<hex>`, the OCI layout's path). */
 export function blobFilePath(blobs: BlobStore, digest: Digest): string {
-  const { algorithm, hex } = parseDigest(digest);
-  return path.join(blobs.root, "blobs", algorithm, hex);
+  return ContentStore.blobPathIn(blobs.root, digest);
 }
 
 /**

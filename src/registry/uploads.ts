@@ -13,6 +13,7 @@ import { GantryError } from "../errors.js";
 import { hashStream, type ParsedDigest, parseDigest } from "../image/digest.js";
 import { DigestInvalidError, DigestMismatchError } from "../image/errors.js";
 import type { Digest } from "../image/store-types.js";
+import { READ_CHUNK_BYTES } from "../util/read-chunk.js";
 import { header, type RequestContext, sendEmpty, v2Path } from "./context.js";
 import { blobUploadInvalid, RegistryError } from "./errors.js";
 import { validateRepositoryName } from "./names.js";
@@ -144,7 +145,10 @@ async function commit(ctx: RequestContext, session: LiveSession, expected: Parse
   if (expected.algorithm === "sha256") actual = `sha256:${session.hasher.hex()}`;
   else
     actual = (
-      await hashStream(createReadStream(session.dataPath, { highWaterMark: 1 << 20 }), expected.algorithm)
+      await hashStream(
+        createReadStream(session.dataPath, { highWaterMark: READ_CHUNK_BYTES }),
+        expected.algorithm,
+      )
     ).digest;
   if (actual !== expected.digest) throw new DigestMismatchError(expected.digest, actual);
   // The session's running hash has just verified the bytes: commit without re-reading them.

@@ -1,6 +1,7 @@
 /**
- * Runs src/image code in a separate Node process (for crash tests): transpiles src/image/*.ts to plain
- * ESM in a temp directory (TypeScript's transpileModule, no type check) with node_modules linked in.
+ * Runs src/image code in a separate Node process (for crash tests): transpiles src/image/*.ts (and the
+ * src/util/*.ts it uses) to plain ESM in a temp directory (TypeScript's transpileModule, no type check)
+ * with node_modules linked in.
  */
 import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -9,11 +10,13 @@ import ts from "typescript";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Compiles src/errors.ts and src/image/*.ts into `outDir`; returns the path of the compiled image/ dir. */
+/** Compiles src/errors.ts, src/image/*.ts and src/util/*.ts into `outDir`; returns the compiled image/ dir. */
 export async function compileImageModules(outDir: string): Promise<string> {
   const sources = [join("src", "errors.ts")];
-  for (const name of await readdir(join(repoRoot, "src", "image"))) {
-    if (name.endsWith(".ts")) sources.push(join("src", "image", name));
+  for (const dir of ["image", "util"]) {
+    for (const name of await readdir(join(repoRoot, "src", dir))) {
+      if (name.endsWith(".ts")) sources.push(join("src", dir, name));
+    }
   }
   for (const source of sources) {
     const text = await readFile(join(repoRoot, source), "utf8");

@@ -4,10 +4,12 @@
  * pipeline's modules so that a replayed build never loads them.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BuildResult } from "../../build/index.js";
-import type { ReplayRequest, ReplaySources } from "../../build/replay.js";
+import type { ReplayRequest } from "../../build/replay.js";
+import type { ReplaySources } from "../../build/replay-record.js";
+import { readCacheSettings } from "../../cache/settings.js";
 import type { ProgressEvent } from "../../executor/progress.js";
 import type { BuildGraph, ResolvedImage } from "../../graph/types.js";
 import { formatPlatform, hostPlatform } from "../../image/platform.js";
@@ -53,14 +55,14 @@ export interface ReplayableOptions {
  * a remote cache or registry, exports anything but the image, or the data root has a cache size limit
  * (a build prunes then).
  */
-export function replayRequestFor(
+export async function replayRequestFor(
   root: string,
   context: string,
   dockerfile: Uint8Array,
   dockerfileInContext: string,
   buildArgs: Record<string, string>,
   opts: ReplayableOptions,
-): ReplayRequest | undefined {
+): Promise<ReplayRequest | undefined> {
   if (!opts.cache || opts.pull || opts.push || opts.explainCache) return undefined;
   if (opts.output.length + opts.secret.length + opts.ssh.length > 0) return undefined;
   if (opts.cacheFrom.length + opts.cacheTo.length > 0) return undefined;
@@ -71,9 +73,9 @@ export function replayRequestFor(
     return undefined;
   }
   try {
-    if (readFileSync(`${root}/config.json`, "utf8").includes("keepStorage")) return undefined;
+    if ((await readCacheSettings(root)).keepStorage !== undefined) return undefined;
   } catch {
-    // no settings: no size limit
+    return undefined; // unreadable settings: the full build reports them
   }
   return {
     version: codeIdentity(),

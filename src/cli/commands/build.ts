@@ -7,7 +7,7 @@ import { join, relative } from "node:path";
 import { type Command, Option } from "commander";
 import type { BuildResult } from "../../build/index.js";
 import type { OutputSpec } from "../../build/outputs.js";
-import { contextFingerprint, freshnessBound, recordReplay, tryReplay } from "../../build/replay.js";
+import { contextFingerprint, freshnessBound, tryReplay } from "../../build/replay.js";
 import { formatMissReason } from "../../cache/explain.js";
 import { UsageError } from "../../errors.js";
 import type { ProgressEvent, VertexEvent } from "../../executor/progress.js";
@@ -143,7 +143,7 @@ async function buildCommand(context: string, opts: BuildOptions, cmd: Command): 
     if (event.type !== "log" && event.type !== "summary") seen.push(event);
     renderer.sink(event);
   };
-  const replay = replayRequestFor(root, context, dockerfile, dockerfileInContext, buildArgs, opts);
+  const replay = await replayRequestFor(root, context, dockerfile, dockerfileInContext, buildArgs, opts);
   const replayed = replay === undefined ? undefined : tryReplay(root, replay);
   if (replayed !== undefined) {
     for (const event of replayed.events) sink(event);
@@ -208,7 +208,10 @@ async function buildCommand(context: string, opts: BuildOptions, cmd: Command): 
     sink({ type: "summary", status: "done", ...summaryOf(result) });
     renderer.close();
     if (replay !== undefined && replayable(result, seen)) {
-      const { parseImageReference } = await import("../../image/reference.js");
+      const [{ parseImageReference }, { recordReplay }] = await Promise.all([
+        import("../../image/reference.js"),
+        import("../../build/replay-record.js"),
+      ]);
       const tags = opts.tag.map((tag) => parseImageReference(tag));
       const sources = replaySources(result.graph, seen, tags, parseImageReference);
       await recordReplay(root, replay, before, { ...result, events: seen }, sources);

@@ -15,6 +15,7 @@ import { CopyError } from "../../context/errors.js";
 import { createDecompressor } from "../../image/layer/compress.js";
 import { normalizeLayerPath } from "../../image/layer/entry.js";
 import { readTar } from "../../image/layer/tar-reader.js";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import { type Ownership, TargetTree } from "./target-tree.js";
 
 export type ArchiveCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";
@@ -83,7 +84,7 @@ export async function detectArchive(path: string): Promise<ArchiveCompression | 
   if (compression === "none") return isTarHeader(head) ? "none" : undefined;
   try {
     const first = await readFirstBlock(
-      decompress(createReadStream(path, { highWaterMark: 1 << 20 }), compression),
+      decompress(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), compression),
     );
     return isTarHeader(first) ? compression : undefined;
   } catch {
@@ -125,7 +126,7 @@ export async function extractArchive(
     new CopyError("COPY_ARCHIVE", `cannot extract ${path}: ${message}`, { path, cause });
   try {
     for await (const { entry, body } of readTar(
-      decompress(createReadStream(path, { highWaterMark: 1 << 20 }), compression),
+      decompress(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), compression),
     )) {
       let rel: string;
       try {

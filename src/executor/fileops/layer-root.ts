@@ -11,6 +11,7 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { type LayerEntry, type LayerEntryType, whiteoutEntry } from "../../image/layer/entry.js";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import {
   EGID,
   EUID,
@@ -44,7 +45,7 @@ const SYNC_READ_LIMIT = 256 * 1024;
 
 function openSource(path: string, size: number): Readable {
   if (size <= SYNC_READ_LIMIT) return Readable.from([readFileSync(path)]);
-  return createReadStream(path, { start: 0, end: Math.max(0, size - 1), highWaterMark: 1 << 20 });
+  return createReadStream(path, { start: 0, end: Math.max(0, size - 1), highWaterMark: READ_CHUNK_BYTES });
 }
 
 function nowSeconds(): number {

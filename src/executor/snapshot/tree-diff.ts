@@ -15,6 +15,7 @@ import {
   whiteoutEntry,
 } from "../../image/layer/entry.js";
 import { walkDirectory } from "../../image/layer/walk.js";
+import { readChunkFor } from "../../util/read-chunk.js";
 
 export interface TreeRecord {
   kind: "directory" | "other";
@@ -127,7 +128,7 @@ export async function* diffTree(root: string, before: TreeManifest): AsyncIterab
       type: "file" as const,
       linkname: undefined,
       size: sizeOf(all, entry, size),
-      open: () => createReadStream(abs, { highWaterMark: Math.max(1024, Math.min(1 << 20, size)) }),
+      open: () => createReadStream(abs, { highWaterMark: readChunkFor(size) }),
     };
   });
   yield* sortLayerEntries(fromArray(result));

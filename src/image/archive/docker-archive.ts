@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import { streamToNewFile } from "../atomic-file.js";
 import { digestOf, hashStream, StreamHasher } from "../digest.js";
 import { DigestMismatchError } from "../errors.js";
@@ -118,7 +119,7 @@ async function decompressTo(from: string, to: string): Promise<Digest> {
   const compression = detectCompression(head.subarray(0, bytesRead));
   const hasher = new StreamHasher();
   const decompressor = createDecompressor(compression);
-  const feeding = pipeline(createReadStream(from, { highWaterMark: 1 << 20 }), decompressor);
+  const feeding = pipeline(createReadStream(from, { highWaterMark: READ_CHUNK_BYTES }), decompressor);
   await Promise.all([
     feeding,
     streamToNewFile(to, decompressor, { inspect: (chunk) => hasher.update(chunk) }),
@@ -169,7 +170,7 @@ export class DockerArchiveSource implements ImageSource {
     const layers: Descriptor[] = [];
     for (const name of entry.Layers) {
       const path = this.inside(name);
-      const { digest, size } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }));
+      const { digest, size } = await hashStream(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
       const handle = await open(path, "r");
       const head = Buffer.alloc(4);
       const { bytesRead } = await handle.read(head, 0, 4, 0).finally(() => handle.close());
@@ -200,7 +201,9 @@ export class DockerArchiveSource implements ImageSource {
     if (!path) throw new ArchiveError("IMAGE_UNKNOWN", `${this.file} holds no blob ${descriptor.digest}`);
     return createReadStream(
       path,
-      range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 },
+      range
+        ? { start: range.start, end: range.end, highWaterMark: READ_CHUNK_BYTES }
+        : { highWaterMark: READ_CHUNK_BYTES },
     );
   }
 

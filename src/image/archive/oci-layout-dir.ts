@@ -9,6 +9,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import { streamToNewFile, tempPathFor, writeFileAtomic } from "../atomic-file.js";
 import { parseDigest, StreamHasher } from "../digest.js";
 import { DigestMismatchError, SizeMismatchError } from "../errors.js";
@@ -94,7 +95,9 @@ export class OciLayoutSource implements ImageSource {
     await stat(path);
     return createReadStream(
       path,
-      range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 },
+      range
+        ? { start: range.start, end: range.end, highWaterMark: READ_CHUNK_BYTES }
+        : { highWaterMark: READ_CHUNK_BYTES },
     );
   }
 

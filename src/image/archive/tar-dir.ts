@@ -9,6 +9,7 @@ import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, normalize, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
+import { READ_CHUNK_BYTES, readChunkFor } from "../../util/read-chunk.js";
 import { ArchiveError } from "./errors.js";
 
 /** Every file under `dir` as relative paths, directories first, in byte order. */
@@ -44,7 +45,7 @@ export async function packDirectory(dir: string, file: string, mtime = new Date(
         continue;
       }
       const sink = pack.entry({ ...header, type: "file", size: entry.size });
-      const highWaterMark = Math.max(1024, Math.min(1 << 20, entry.size));
+      const highWaterMark = readChunkFor(entry.size);
       await pipeline(createReadStream(join(dir, entry.path), { highWaterMark }), sink);
     }
     pack.finalize();
@@ -64,7 +65,7 @@ export async function packDirectory(dir: string, file: string, mtime = new Date(
 export async function extractArchive(file: string, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const extract = tar.extract();
-  const done = pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), extract);
+  const done = pipeline(createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }), extract);
   for await (const entry of extract) {
     const { name, type } = entry.header;
     const clean = normalize(name).replace(/\/+$/, "");

@@ -6,6 +6,7 @@
  */
 import { createReadStream } from "node:fs";
 import { stat, unlink } from "node:fs/promises";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import { streamToNewFile } from "../atomic-file.js";
 import { detectCompression, openDecompressed } from "./compress.js";
 import type { LayerEntry } from "./entry.js";
@@ -47,7 +48,7 @@ export async function openRootfs(path: string, options: RootfsOptions): Promise<
   const temp = options.tempPath("rootfs");
   const cleanup = () => unlink(temp).catch(() => {});
   try {
-    const { stream } = await openDecompressed(createReadStream(path, { highWaterMark: 1 << 20 }));
+    const { stream } = await openDecompressed(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
     await streamToNewFile(temp, stream);
     const entries = await indexTarFile(temp);
     return { kind: "tar", compression, entries: listed(entries), cleanup };

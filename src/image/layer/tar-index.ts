@@ -5,6 +5,7 @@
  * are kept in memory; each file's content is read back from its byte range of the tar when written.
  */
 import { createReadStream } from "node:fs";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import { compareLayerPaths, type LayerEntry, normalizeLayerPath } from "./entry.js";
 import { LayerError } from "./errors.js";
 import { readTar } from "./tar-reader.js";
@@ -18,7 +19,9 @@ interface Indexed {
 /** Indexes the tar at `path` (one sequential read) and returns its entries in canonical order. */
 export async function indexTarFile(path: string): Promise<LayerEntry[]> {
   const byPath = new Map<string, Indexed>();
-  for await (const { entry, dataOffset } of readTar(createReadStream(path, { highWaterMark: 1 << 20 }))) {
+  for await (const { entry, dataOffset } of readTar(
+    createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }),
+  )) {
     const clean = normalizeLayerPath(entry.path);
     if (clean === "") continue; // the root directory itself
     // The same file archived twice (GNU tar links the second copy to the first): keep the first.
@@ -34,7 +37,8 @@ export async function indexTarFile(path: string): Promise<LayerEntry[]> {
     const size = entry.size;
     return {
       ...entry,
-      open: () => createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: 1 << 20 }),
+      open: () =>
+        createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: READ_CHUNK_BYTES }),
     };
   });
 }

@@ -10,6 +10,7 @@
 import { createReadStream, type Stats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
+import { READ_CHUNK_BYTES } from "../../util/read-chunk.js";
 import { compareNames, type LayerEntry, type LayerEntryType } from "./entry.js";
 import { LayerError } from "./errors.js";
 
@@ -87,7 +88,8 @@ async function entryFor(
       return {
         ...base,
         size,
-        open: () => createReadStream(abs, { start: 0, end: Math.max(0, size - 1), highWaterMark: 1 << 20 }),
+        open: () =>
+          createReadStream(abs, { start: 0, end: Math.max(0, size - 1), highWaterMark: READ_CHUNK_BYTES }),
       };
     }
     case "symlink":
