@@ -82,6 +82,25 @@ describe("extractLayer: hardening", () => {
     expect(await readlink(join(root, "a"))).toBe("/");
   });
 
+  it("a directory replaced by a symlink is resolved again for the entries after it", async () => {
+    const outside = join(work, "outside");
+    await mkdir(outside);
+    // `d` is first a directory (its resolution is remembered), then replaced by a symlink out of the root.
+    const bytes = await makeTar([
+      { name: "d", type: "directory", mode: 0o755 },
+      { name: "d/first", body: "1" },
+      { name: "d", type: "symlink", linkname: outside },
+      { name: "d/second", body: "pwn" },
+    ]);
+    for (const options of [apply, { whiteouts: "overlay" } as const]) {
+      await rm(root, { recursive: true, force: true });
+      await mkdir(root);
+      await extract(bytes, options);
+      expect(existsSync(join(outside, "second"))).toBe(false);
+      expect(await readFile(join(root, outside, "second"), "utf8")).toBe("pwn");
+    }
+  });
+
   it("clamps chains of .. symlinks at the root", async () => {
     const bytes = await makeTar([
       { name: "d", type: "directory", mode: 0o755 },

@@ -89,6 +89,7 @@ export async function extractLayer(
     options,
     created: new Set(),
     dirTimes: [],
+    parents: new Map(),
     stats: { entries: 0, bytes: 0, whiteouts: 0, skipped: 0, compression: "none" },
   };
   const opaque: string[] = [];
@@ -137,6 +138,8 @@ interface Context {
   created: Set<string>;
   dirTimes: Array<{ abs: string; mtime: number }>;
   stats: ExtractStats;
+  /** Entry directory → the root-relative directory it resolved to (see parentDir). */
+  parents: Map<string, string>;
 }
 
 /** Normalises an entry name; absolute names and `..` are refused. */
@@ -156,13 +159,25 @@ function unsafe(path: string, why: string): LayerExtractError {
   return new LayerExtractError("LAYER_UNSAFE_PATH", `layer entry ${JSON.stringify(path)} ${why}`, { path });
 }
 
-/** Resolves the parent of `path` inside the root and makes sure it is a directory (creating it). */
+/**
+ * Resolves the parent of `path` inside the root and makes sure it is a directory (creating it). Resolved
+ * parents are remembered (a layer puts many entries in the same directory) until something is replaced or
+ * deleted; creating entries never changes how an existing directory resolves.
+ */
 function parentDir(ctx: Context, path: string): { abs: string; rel: string } {
   const slash = path.lastIndexOf("/");
   const name = path.slice(slash + 1);
-  const parent =
-    slash < 0 ? { abs: ctx.root, rel: "" } : resolveInRootSync(ctx.root, path.slice(0, slash), true);
-  if (parent.rel !== "") mkdirInRoot(ctx.root, parent.rel);
+  let parent: { rel: string } = { rel: "" };
+  if (slash >= 0) {
+    const dir = path.slice(0, slash);
+    const known = ctx.parents.get(dir);
+    if (known !== undefined) parent = { rel: known };
+    else {
+      parent = resolveInRootSync(ctx.root, dir, true);
+      if (parent.rel !== "") mkdirInRoot(ctx.root, parent.rel);
+      ctx.parents.set(dir, parent.rel);
+    }
+  }
   const rel = parent.rel === "" ? name : `${parent.rel}/${name}`;
   return { abs: join(ctx.root, rel), rel };
 }
@@ -216,6 +231,7 @@ async function writeEntry(ctx: Context, path: string, entry: LayerEntry, body: R
   const { abs, rel } = parentDir(ctx, path);
   const existing = lstatMaybe(abs);
   if (existing !== undefined && !(existing.isDirectory() && entry.type === "directory")) {
+    ctx.parents.clear(); // a replaced directory or symlink may be a resolved parent
     rmSync(abs, { recursive: true, force: true });
   }
   switch (entry.type) {
@@ -317,6 +333,7 @@ async function applyXattrs(ctx: Context, abs: string, xattrs: Record<string, str
 }
 
 async function applyWhiteout(ctx: Context, target: string): Promise<void> {
+  ctx.parents.clear(); // something is deleted: a resolved parent may be gone
   if (ctx.options.whiteouts === "apply") {
     // Nothing is created for a deletion: resolve without making parents.
     const { abs, rel } = resolveInRootSync(ctx.root, target, false);
