@@ -42,7 +42,14 @@ export async function writeLayer(
   const compressor = createCompressor(compression, options.level);
   const { stream: tar, done } = layerTarStream(entries, options);
   const diff = new DigestingTransform("sha256");
-  const [blob, , stats] = await Promise.all([store.write(compressor), pipeline(tar, diff, compressor), done]);
+  const storing = store.write(compressor);
+  const piping = pipeline(tar, diff, compressor);
+  // Everything settles before this returns or throws: a failed layer leaves no temp file behind it.
+  await Promise.allSettled([storing, piping, done]);
+  // The entries' own error (out of order, unreadable) says more than the store's aborted write.
+  const stats = await done;
+  await piping;
+  const blob = await storing;
   return {
     digest: blob.digest,
     size: blob.size,
