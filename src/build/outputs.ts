@@ -6,7 +6,6 @@
 import { mkdir } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { type ProgressSink, startVertex } from "../executor/progress.js";
-import { writeArchive } from "../image/archive/index.js";
 import { ContentStore } from "../image/content-store.js";
 import { extractLayer } from "../image/layer/extract.js";
 import { parseImageReference } from "../image/reference.js";
@@ -131,7 +130,9 @@ async function exportArchive(
   names: string[],
 ): Promise<string> {
   const format = output.type === "docker" ? "docker" : output.tar === false ? "oci-layout" : "oci";
-  // Read straight from the content store by manifest: no repository link or registry client needed.
+  // Read straight from the content store by manifest: no repository link or registry client needed. The
+  // archive writers (and the document schemas they validate with) load only for this output.
+  const { writeArchive } = await import("../image/archive/index.js");
   await writeArchive({ root, format, manifest: result.manifest, file: output.dest!, names });
   const transport = format === "docker" ? "docker-archive" : format === "oci-layout" ? "oci" : "oci-archive";
   return `${transport}:${output.dest}${names[0] === undefined ? "" : `:${names[0]}`}`;
