@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PruneReport } from "../src/cache/prune.js";
 import type { CacheRecord } from "../src/cache/records.js";
 import type { ProgressEvent } from "../src/executor/progress.js";
+import { hasBlob } from "../src/executor/types.js";
 import { haveBusybox, isRoot, REPO_ROOT } from "./helpers/busybox-image.js";
 import { CiRunner, GANTRY, rebuilt } from "./helpers/ci-runner.js";
 
@@ -57,7 +58,13 @@ async function setLastUsed(names: string[], when: (index: number) => number): Pr
 
 const layerBytes = (list: CacheRecord[]) => {
   const sizes = new Map(
-    list.flatMap((r) => (r.layer === null ? [] : [[r.layer.digest, r.layer.size] as const])),
+    list.flatMap((r) =>
+      r.layer === null
+        ? []
+        : hasBlob(r.layer)
+          ? [[r.layer.digest as string, r.layer.size] as const]
+          : [[r.layer.snapshot, r.layer.contentSize] as const],
+    ),
   );
   return [...sizes.values()].reduce((sum, size) => sum + size, 0);
 };

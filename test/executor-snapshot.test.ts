@@ -5,15 +5,21 @@
  * semantics for the copying snapshotter; views, scratch, and cleanup of leftovers.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRuntime } from "../src/executor/runtime/index.js";
-import { CopySnapshotter, OverlaySnapshotter, openSnapshotter } from "../src/executor/snapshot/index.js";
+import {
+  CopySnapshotter,
+  OverlaySnapshotter,
+  openSnapshotter,
+  overlayWorks,
+} from "../src/executor/snapshot/index.js";
 import { mountPoints } from "../src/executor/snapshot/mount.js";
 import type { LayerRef, Runtime, Snapshotter } from "../src/executor/types.js";
 import { ContentStore } from "../src/image/content-store.js";
+import { digestHex } from "../src/image/digest.js";
 import type { LayerEntry } from "../src/image/layer/entry.js";
 import { writeLayer } from "../src/image/layer/layer-writer.js";
 import { haveBusybox, importBusybox, isRoot } from "./helpers/busybox-image.js";
@@ -75,7 +81,7 @@ async function runStep(snapshotter: Snapshotter): Promise<{ paths: string[]; lay
     await sh(snap.rootfs, SCRIPT);
     const paths = (await collect(snap.diff())).map((e) => `${e.path}${e.type === "directory" ? "/" : ""}`);
     const written = await writeLayer(blobs, snap.diff());
-    await snap.commit(written.diffId);
+    await snap.commit(digestHex(written.diffId));
     return { paths, layer: written };
   } finally {
     await snap.release();
@@ -110,7 +116,7 @@ describe.runIf(canRun)("OverlaySnapshotter", () => {
       "var/x",
     ]);
     // Committed as the unpacked layer: no extraction needed for the next step.
-    expect(existsSync(join(snapshotter.layers.layerPath(layer.diffId), "new.txt"))).toBe(true);
+    expect(existsSync(join(snapshotter.layers.layerPath(digestHex(layer.diffId!)), "new.txt"))).toBe(true);
     await checkOnTop(snapshotter, layer);
     // A fresh store (no committed dir) extracts the blob in overlay format and sees the same.
     const other = await mkdtemp(join(tmpdir(), "gantry-snap2-"));
@@ -147,6 +153,23 @@ describe.runIf(canRun)("OverlaySnapshotter", () => {
 
   it("auto picks overlayfs here", async () => {
     expect((await openSnapshotter(dataRoot, blobs, "auto")).kind).toBe("overlayfs");
+  });
+
+  it("remembers a successful probe for this boot, and does not trust a marker from another", async () => {
+    const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim();
+    const fresh = await mkdtemp(join(tmpdir(), "gantry-probe-"));
+    try {
+      expect(await overlayWorks(join(fresh, "a"))).toBe(true);
+      const marker = await readFile(join(fresh, "a", "snapshots", "overlay-works"), "utf8");
+      expect(marker.startsWith(`${boot} `)).toBe(true);
+      // Another boot's marker is probed again, and replaced by this boot's.
+      await mkdir(join(fresh, "b", "snapshots"), { recursive: true });
+      await writeFile(join(fresh, "b", "snapshots", "overlay-works"), "another-boot 1.0 uid=0\n");
+      expect(await overlayWorks(join(fresh, "b"))).toBe(true);
+      expect(await readFile(join(fresh, "b", "snapshots", "overlay-works"), "utf8")).toBe(marker);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 });
 

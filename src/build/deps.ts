@@ -3,13 +3,15 @@
  * (overlayfs, or copying), the runtime (runc/crun, or chroot), COPY/ADD over the build context (with its
  * .dockerignore and persistent stat cache) and RUN --mount preparation (secrets, ssh sockets).
  */
+import { existsSync } from "node:fs";
 import { BuildContext } from "../context/build-context.js";
 import { createFileOps } from "../executor/fileops/file-ops.js";
 import { prepareExecMounts } from "../executor/mounts.js";
 import { openRuntime, type RuntimePreference } from "../executor/runtime/index.js";
 import { openSnapshotter, type SnapshotterPreference } from "../executor/snapshot/index.js";
+import { LayerStore } from "../executor/snapshot/layer-store.js";
 import type { FileOps, MountPreparer } from "../executor/solver.js";
-import type { Runtime, Snapshotter } from "../executor/types.js";
+import { hasBlob, type Runtime, type Snapshotter } from "../executor/types.js";
 import type { BlobStore } from "../image/store-types.js";
 
 export interface BuildDepsOptions {
@@ -41,10 +43,26 @@ export async function openBuildDeps(
     statCachePath: BuildContext.statCachePathFor(root, contextDir),
   });
   // Opened on first use: a fully cached build never probes overlayfs or the runtime.
-  const openedSnapshotter = once(() => openSnapshotter(root, blobs, options.snapshotter ?? "auto"));
+  let opened: Snapshotter | undefined;
+  const openedSnapshotter = once(async () => {
+    opened = await openSnapshotter(root, blobs, options.snapshotter ?? "auto");
+    return opened;
+  });
   const openedRuntime = once(() => openRuntime(root, options.isolation ?? "auto"));
   const snapshotter: Snapshotter = {
     kind: options.snapshotter === "copy" ? "copy" : "overlayfs",
+    // Asked only after a prepare or scratch, which open it.
+    get keepsSnapshots() {
+      return opened?.keepsSnapshots ?? false;
+    },
+    // A layer with its blob in the store needs no snapshotter; only a step's kept snapshot does.
+    available: async (layer) => {
+      if (hasBlob(layer) && (await blobs.stat(layer.digest)) !== undefined) return true;
+      if (options.snapshotter === "copy") return false;
+      if (!hasBlob(layer) && !existsSync(LayerStore.layerPathIn(root, layer.snapshot))) return false;
+      return (await openedSnapshotter()).available(layer);
+    },
+    snapshotEntries: async (layer, below) => (await openedSnapshotter()).snapshotEntries(layer, below),
     prepare: async (layers) => (await openedSnapshotter()).prepare(layers),
     view: async (layers) => (await openedSnapshotter()).view(layers),
     scratch: async () => (await openedSnapshotter()).scratch(),

@@ -157,6 +157,8 @@ async function build(request: BuildRequest): Promise<BuildResult> {
       runLimit: Math.max(1, availableParallelism()),
       signal: request.signal,
       locate: (range) => locationOf({ file: ast.file, lines }, range),
+      // mode=max exports every stage's layers, so every stage's blobs are written.
+      blobsForAllStages: (request.cacheTo ?? []).some((spec) => spec.mode === "max"),
     },
   );
   await deps.context.save();

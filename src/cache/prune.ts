@@ -7,13 +7,14 @@
  */
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { hasBlob } from "../executor/types.js";
 import { ContentStore } from "../image/content-store.js";
 import { digestHex } from "../image/digest.js";
 import { FsRepositoryStore } from "../image/repository-store.js";
 import type { Digest } from "../image/store-types.js";
 import { runGc } from "../registry/gc.js";
 import { oldestLiveLease } from "./leases.js";
-import { type CacheRecord, CacheRecordStore } from "./records.js";
+import { type CachedLayer, type CacheRecord, CacheRecordStore } from "./records.js";
 
 export interface PruneOptions {
   /** Keep at most this many bytes of cached layers (least recently used go first). */
@@ -64,7 +65,7 @@ export async function pruneCache(root: string, options: PruneOptions = {}): Prom
   if (!dryRun) for (const record of remove) await records.delete(record.key);
 
   const keptBlobs = new Set<Digest>(
-    kept.flatMap((record) => (record.layer === null ? [] : [record.layer.digest])),
+    kept.flatMap((record) => (blobOf(record) === undefined ? [] : [blobOf(record)!.digest])),
   );
   const blobs = await ContentStore.open(root);
   const repos = await FsRepositoryStore.open(root);
@@ -78,20 +79,22 @@ export async function pruneCache(root: string, options: PruneOptions = {}): Prom
     extraRoots: async () => keptBlobs,
   });
 
-  // Unpacked layers whose blob is gone are no use to anyone (snapshots/layers/<diffId hex>).
+  // Unpacked layers whose blob is gone are no use to anyone (snapshots/layers/<diffId hex>), nor are the
+  // snapshots build steps left (snapshots/layers/s-<key hex>) once their record is gone.
   let snapshotsRemoved = 0;
   if (!Number.isFinite(protectedSince)) {
-    const removedDiffIds = new Set(
-      [...remove].flatMap((record) =>
-        record.layer === null || keptBlobs.has(record.layer.digest) ? [] : [digestHex(record.layer.diffId)],
-      ),
+    const removedNames = new Set(
+      [...remove].flatMap((record) => {
+        const blob = blobOf(record);
+        return snapshotNames(record).filter(
+          (name) => blob === undefined || !keptBlobs.has(blob.digest) || name.startsWith("s-"),
+        );
+      }),
     );
-    const keptDiffIds = new Set(
-      kept.flatMap((record) => (record.layer === null ? [] : [digestHex(record.layer.diffId)])),
-    );
+    const keptNames = new Set(kept.flatMap(snapshotNames));
     const dir = join(root, "snapshots", "layers");
     for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (!removedDiffIds.has(name) || keptDiffIds.has(name)) continue;
+      if (!removedNames.has(name) || keptNames.has(name)) continue;
       snapshotsRemoved++;
       if (!dryRun) await rm(join(dir, name), { recursive: true, force: true });
     }
@@ -107,9 +110,29 @@ export async function pruneCache(root: string, options: PruneOptions = {}): Prom
   };
 }
 
+/** The record's layer blob, if it has one (a step's layer may be only a snapshot). */
+function blobOf(record: CacheRecord): CachedLayer | undefined {
+  return record.layer !== null && hasBlob(record.layer) ? record.layer : undefined;
+}
+
+/** The directories under snapshots/layers the record's layer may be unpacked in. */
+function snapshotNames(record: CacheRecord): string[] {
+  const layer = record.layer;
+  if (layer === null) return [];
+  const names = layer.snapshot === undefined ? [] : [layer.snapshot];
+  if (hasBlob(layer)) names.push(digestHex(layer.diffId));
+  return names;
+}
+
+/** Bytes the records' layers hold: their blobs, and the content of layers kept only as snapshots. */
 function layerBytes(records: CacheRecord[]): number {
   const sizes = new Map<string, number>();
-  for (const record of records) if (record.layer !== null) sizes.set(record.layer.digest, record.layer.size);
+  for (const record of records) {
+    const layer = record.layer;
+    if (layer === null) continue;
+    if (hasBlob(layer)) sizes.set(layer.digest, layer.size);
+    else sizes.set(layer.snapshot, layer.contentSize);
+  }
   let total = 0;
   for (const size of sizes.values()) total += size;
   return total;

@@ -7,11 +7,13 @@
  */
 import { mkdir, readdir, readFile, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
+import type { LayerRef } from "../executor/types.js";
 import { writeFileAtomic } from "../image/atomic-file.js";
 import { digestHex, sha256Of } from "../image/digest.js";
 import type { Digest } from "../image/store-types.js";
 import type { CacheKey, CacheKeyInputs } from "./key.js";
 
+/** A layer blob a record or an exported cache names (the same shape as executor/types.ts LayerBlob). */
 export interface CachedLayer {
   digest: Digest;
   diffId: Digest;
@@ -22,8 +24,11 @@ export interface CachedLayer {
 export interface CacheRecord {
   key: CacheKey;
   inputs: CacheKeyInputs;
-  /** The layer the step produced; null when it changed nothing (empty_layer). */
-  layer: CachedLayer | null;
+  /**
+   * The layer the step produced; null when it changed nothing (empty_layer). Its blob, the snapshot the
+   * step left (overlayfs), or both: a step's blob is written only when an image or a cache export needs it.
+   */
+  layer: LayerRef | null;
   /** Per-file digests of COPY/ADD sources, for explaining misses (path → digest). */
   files?: Record<string, string>;
   /** Human name of the step when it was recorded. */

@@ -10,6 +10,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { Limiter } from "../executor/limiter.js";
+import { hasBlob } from "../executor/types.js";
 import { writeFileAtomic, writeStreamAtomic } from "../image/atomic-file.js";
 import { digestHex } from "../image/digest.js";
 import { OCI_MANIFEST } from "../image/media-types.js";
@@ -221,7 +222,12 @@ export class CacheSource {
     private readonly location: CacheLocation,
     readonly document: CacheDocument,
   ) {
-    this.byKey = new Map(document.records.map((record) => [record.key, record]));
+    // Only records whose layer is a blob travel (a snapshot name means nothing on another machine).
+    this.byKey = new Map(
+      document.records
+        .filter((record) => portable(record) !== undefined)
+        .map((record) => [record.key, record]),
+    );
     for (const record of document.records) {
       if (record.sourceMemo !== undefined)
         this.sourceDigests.set(record.sourceMemo.memo, record.sourceMemo.digest);
@@ -289,10 +295,11 @@ export async function exportCache(
   options: { insecure?: boolean; concurrency?: number } = {},
 ): Promise<ExportStats> {
   const location = await openLocation(spec, options.insecure ?? false);
-  const stats: ExportStats = { records: records.length, blobsSent: 0, blobsSkipped: 0, bytesSent: 0 };
+  const exported = records.map(portable).filter((record) => record !== undefined);
+  const stats: ExportStats = { records: exported.length, blobsSent: 0, blobsSkipped: 0, bytesSent: 0 };
   try {
     const layers = new Map<Digest, Descriptor>();
-    for (const record of records) {
+    for (const record of exported) {
       if (record.layer !== null) layers.set(record.layer.digest, toDescriptor(record.layer));
     }
     for (const layer of Object.values(mounts)) layers.set(layer.digest, toDescriptor(layer));
@@ -312,7 +319,7 @@ export async function exportCache(
     );
     const document: CacheDocument = {
       version: 1,
-      records: [...records].sort((a, b) => (a.key < b.key ? -1 : 1)),
+      records: exported.sort((a, b) => (a.key < b.key ? -1 : 1)),
       mounts,
     };
     const configInfo = await blobs.writeBytes(Buffer.from(JSON.stringify(document)));
@@ -334,6 +341,17 @@ export async function exportCache(
   } finally {
     await location.close();
   }
+}
+
+/**
+ * A record as it can travel to another machine: its layer only as a blob (no local snapshot name);
+ * undefined for a record whose layer has no blob.
+ */
+function portable(record: CacheRecord): (CacheRecord & { layer: CachedLayer | null }) | undefined {
+  if (record.layer === null) return { ...record, layer: null };
+  if (!hasBlob(record.layer)) return undefined;
+  const { digest, diffId, size, mediaType } = record.layer;
+  return { ...record, layer: { digest, diffId, size, mediaType } };
 }
 
 function toDescriptor(layer: CachedLayer): Descriptor {

@@ -9,6 +9,7 @@ import { linkStoredImage, storeImageDocuments } from "../image/image-builder.js"
 import type { ContainerConfig, HistoryEntry, ImageConfig } from "../image/oci-types.js";
 import type { BlobStore, Descriptor, RepositoryStore } from "../image/store-types.js";
 import type { StageResult } from "./solver.js";
+import type { LayerBlob } from "./types.js";
 
 export interface ExportTarget {
   repository: string;
@@ -32,7 +33,7 @@ export interface ExportedImage {
 /** Builds the config + manifest documents and stores them as blobs (nothing is linked yet). */
 export async function writeImageDocuments(
   blobs: BlobStore,
-  result: StageResult,
+  result: Omit<StageResult, "layers"> & { layers: LayerBlob[] },
   options: ExportOptions = {},
 ): Promise<ExportedImage> {
   const containerConfig: ContainerConfig = { ...result.config };

@@ -15,7 +15,7 @@ import type { LayerEntry } from "../image/layer/entry.js";
 import type { ContainerConfig, HistoryEntry, Platform } from "../image/oci-types.js";
 import type { BlobStore, Digest } from "../image/store-types.js";
 import type { ProgressSink } from "./progress.js";
-import type { LayerRef, Runtime, RuntimeMount, Snapshotter } from "./types.js";
+import type { LayerBlob, LayerRef, Runtime, RuntimeMount, Snapshotter } from "./types.js";
 
 /** A directory COPY reads from, with the ignore rules that apply to it (the context's .dockerignore). */
 export interface CopySourceRoot {
@@ -88,6 +88,11 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /** Maps a step's source range to a location for error messages (file, line, caret). */
   locate?: (range: SourceRange) => SourceLocation;
+  /**
+   * Write the blob of every stage's layers (for `--cache-to … mode=max`), not only of the image's own
+   * chain of stages (snapshot-blobs.ts).
+   */
+  blobsForAllStages?: boolean;
 }
 
 /** The filesystem and metadata a stage ends with. */
@@ -103,7 +108,8 @@ export interface StageResult {
 }
 
 export interface SolveResult {
-  target: StageResult;
+  /** The target stage, its layers all with their blobs written. */
+  target: Omit<StageResult, "layers"> & { layers: Array<Extract<LayerRef, LayerBlob>> };
   stages: Map<number, StageResult>;
   steps: number;
   cached: number;

@@ -17,10 +17,11 @@ import { BuildCanceledError } from "./errors.js";
 import { layerOnlySteps } from "./layer-only.js";
 import { Limiter } from "./limiter.js";
 import type { ProgressSink, VertexEvent } from "./progress.js";
+import { SnapshotBlobs } from "./snapshot-blobs.js";
 import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
 import { copyInputs, execInputs, platformKey } from "./step-inputs.js";
 import { StepRunner } from "./step-runner.js";
-import type { LayerRef } from "./types.js";
+import { hasBlob, type LayerRef } from "./types.js";
 
 export type {
   CopySourceRoot,
@@ -37,6 +38,7 @@ interface StepOutcome {
   key: CacheKey;
   layer: LayerRef | null;
   created: string;
+  record: CacheRecord;
 }
 
 export async function solve(
@@ -52,6 +54,9 @@ class Solver {
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly abort = new AbortController();
   private readonly runner: StepRunner;
+  private readonly snapshotBlobs: SnapshotBlobs;
+  /** Stages whose layers get blobs as soon as their steps are done: the image's own chain, or all. */
+  private readonly blobStages: ReadonlySet<number>;
   private steps = 0;
   private cached = 0;
   private readonly used: Array<{ stage: number; record: CacheRecord }> = [];
@@ -70,23 +75,48 @@ class Solver {
       layersFetched: () => this.layersFetched(),
       view: (from) => this.view(from),
       layerOnly: layerOnlySteps(graph),
+      // While a RUN runs the main thread waits: queued blobs are written then.
+      runStarted: () => this.snapshotBlobs.startQueued(),
     });
+    this.snapshotBlobs = new SnapshotBlobs({
+      snapshotter: deps.snapshotter,
+      writeLayer: (entries) => this.runner.writeLayer(entries),
+      updateRecord: async (record) => {
+        await deps.records.put(record);
+        for (const used of this.used) if (used.record.key === record.key) used.record = record;
+      },
+    });
+    this.blobStages = options.blobsForAllStages
+      ? new Set(graph.stages.map((stage) => stage.index))
+      : imageChain(graph);
     options.signal?.addEventListener("abort", () => this.abort.abort(options.signal?.reason), { once: true });
   }
 
   async run(): Promise<SolveResult> {
-    for (const index of this.graph.order) this.stage(index);
-    const settled = await Promise.allSettled(this.graph.order.map((index) => this.stage(index)));
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-    if (failure !== undefined) throw this.firstError ?? failure.reason;
-    await this.layersFetched();
-    const stages = new Map<number, StageResult>();
-    for (const [i, s] of settled.entries()) {
-      if (s.status === "fulfilled") stages.set(this.graph.order[i]!, s.value);
+    try {
+      for (const index of this.graph.order) this.stage(index);
+      const settled = await Promise.allSettled(this.graph.order.map((index) => this.stage(index)));
+      const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failure !== undefined) throw this.firstError ?? failure.reason;
+      await this.layersFetched();
+      const stages = new Map<number, StageResult>();
+      for (const [i, s] of settled.entries()) {
+        if (s.status === "fulfilled") stages.set(this.graph.order[i]!, s.value);
+      }
+      const built = stages.get(this.graph.target);
+      if (built === undefined) throw new Error(`target stage ${this.graph.target} was not built`);
+      // The image's layers as blobs (mostly written in the background by now), then every other one started.
+      const layers = await Promise.all(
+        built.layers.map((_, i) => this.snapshotBlobs.blobOf(built.layers, i)),
+      );
+      await this.snapshotBlobs.written();
+      const target = { ...built, layers };
+      stages.set(this.graph.target, target);
+      return { target, stages, steps: this.steps, cached: this.cached, records: this.used };
+    } finally {
+      // Nothing goes on writing once the build has returned or failed.
+      await this.snapshotBlobs.settled();
     }
-    const target = stages.get(this.graph.target);
-    if (target === undefined) throw new Error(`target stage ${this.graph.target} was not built`);
-    return { target, stages, steps: this.steps, cached: this.cached, records: this.used };
   }
 
   private stage(index: number): Promise<StageResult> {
@@ -125,7 +155,13 @@ class Solver {
         continue;
       }
       const outcome = await this.runStep(stage, position, step, state);
-      if (outcome.layer !== null) state.layers.push(outcome.layer);
+      if (outcome.layer !== null) {
+        state.layers.push(outcome.layer);
+        // A layer of the image: its blob is written in the background, from the next RUN on (or at the end).
+        if (this.blobStages.has(stage.index)) {
+          this.snapshotBlobs.queue(state.layers, state.layers.length - 1, outcome.record);
+        }
+      }
       state.key = outcome.key;
       state.config = step.config;
       const entry: HistoryEntry = {
@@ -236,7 +272,7 @@ class Solver {
           this.used.push({ stage: stage.index, record: hit });
           this.emit({ ...vertex, status: "cached", completed: Date.now(), duration: Date.now() - started });
           await this.deps.records.setLastKey(identity, key);
-          return { key, layer: hit.layer, created: hit.createdAt };
+          return { key, layer: hit.layer, created: hit.createdAt, record: hit };
         }
       }
       if (step.op.kind === "copy" && source === undefined) {
@@ -255,7 +291,7 @@ class Solver {
       vertex.miss = explainMiss(await this.previousRecord(identity), { inputs, files });
       this.emit({ ...vertex });
 
-      const layer = await this.runner.execute(step, state, source);
+      const layer = await this.runner.execute(step, key, state, source);
       const created = clampTime(new Date(), this.options.sourceDateEpoch);
       const record: CacheRecord = { key, inputs, layer, name: step.name, identity, createdAt: created };
       if (files !== undefined) record.files = files;
@@ -265,7 +301,7 @@ class Solver {
       await this.deps.records.setLastKey(identity, key);
       const completed = Date.now();
       this.emit({ ...vertex, status: "done", completed, duration: completed - started });
-      return { key, layer, created };
+      return { key, layer, created, record };
     } catch (error) {
       const completed = Date.now();
       const canceled = error instanceof BuildCanceledError || this.abort.signal.aborted;
@@ -290,7 +326,7 @@ class Solver {
     const record = await this.deps.records.get(key);
     if (
       record !== undefined &&
-      (record.layer === null || (await this.deps.blobs.stat(record.layer.digest)) !== undefined)
+      (record.layer === null || (await this.deps.snapshotter.available(record.layer)))
     ) {
       return record;
     }
@@ -298,7 +334,9 @@ class Solver {
       const remote = source.lookup(key);
       if (remote === undefined) continue;
       // Fetched in the background: only a step that runs on top, a view or the end of the build waits.
-      if (remote.layer !== null) this.fetching(source.fetchLayer(remote.layer, this.deps.blobs));
+      if (remote.layer !== null && hasBlob(remote.layer)) {
+        this.fetching(source.fetchLayer(remote.layer, this.deps.blobs));
+      }
       await this.deps.records.put(remote);
       return remote;
     }
@@ -394,6 +432,17 @@ class Solver {
   private emit(event: Parameters<ProgressSink>[0]): void {
     this.options.progress(event);
   }
+}
+
+/** The stages whose layers make the image: the target and the stages it is built FROM, in turn. */
+function imageChain(graph: BuildGraph): Set<number> {
+  const chain = new Set<number>();
+  for (let index: number | undefined = graph.target; index !== undefined; ) {
+    chain.add(index);
+    const base: SourceRef = graph.stages[index]!.base;
+    index = base.kind === "stage" ? base.index : undefined;
+  }
+  return chain;
 }
 
 export function stageLabel(stage: StageNode): string {

@@ -2,18 +2,22 @@
  * The filesystem side of a step the cache could not answer: RUN on a snapshot of the layers below, COPY/ADD
  * into a scratch directory over a read-only view of the layers below (committed as an unpacked layer for
  * the steps after it), or, when nothing later reads it as files, as a layer written straight from its
- * sources; WORKDIR's mkdir; then the change as one layer (or none when
- * nothing changed). The solver decides *whether* a step runs; this decides *how*.
+ * sources; WORKDIR's mkdir; then the change as one layer (or none when nothing changed): kept as a
+ * snapshot on a snapshotter that keeps them (its blob is written later, see snapshot-blobs.ts), else
+ * written as a blob at once. The solver decides *whether* a step runs; this decides *how*.
  */
+import type { CacheKey } from "../cache/key.js";
 import type { CopyOp, ExecOp, SourceRef, Step } from "../graph/types.js";
+import { digestHex } from "../image/digest.js";
 import type { LayerEntry } from "../image/layer/entry.js";
 import { writeLayer } from "../image/layer/layer-writer.js";
 import { BuildStepError } from "./errors.js";
 import { writeInlineFiles } from "./inline-files.js";
 import type { Limiter } from "./limiter.js";
 import { LineSplitter, type ProgressSink } from "./progress.js";
+import { stepSnapshotName } from "./snapshot/layer-store.js";
 import type { CopySourceRoot, SolveOptions, SolverDeps, StageResult } from "./solver-types.js";
-import type { ActiveSnapshot, LayerRef } from "./types.js";
+import type { ActiveSnapshot, LayerBlob, LayerRef } from "./types.js";
 import { mkdirInRoot } from "./workdir.js";
 
 /** What the runner needs from the solver running it. */
@@ -27,6 +31,8 @@ export interface StepRunnerHost {
   view(from: SourceRef): Promise<{ rootfs: string; release(): Promise<void> }>;
   /** Steps whose layer nothing later reads as files (layer-only.ts): written straight to a blob. */
   layerOnly: ReadonlySet<string>;
+  /** A RUN's process is about to start (the main thread will mostly wait for it). */
+  runStarted?: () => void;
 }
 
 export class StepRunner {
@@ -37,8 +43,10 @@ export class StepRunner {
     private readonly host: StepRunnerHost,
   ) {}
 
+  /** Runs `step` (whose cache key is `key`) on top of `state`; its layer, or null when it changed nothing. */
   async execute(
     step: Step,
+    key: CacheKey,
     state: StageResult,
     source: { root: CopySourceRoot } | undefined,
   ): Promise<LayerRef | null> {
@@ -75,8 +83,16 @@ export class StepRunner {
         await mkdirInRoot(snapshot.rootfs, step.mkdir);
       }
       this.host.throwIfCanceled();
-      const layer = await this.writeStepLayer(snapshot.diff());
-      if (layer !== null) await snapshot.commit(layer.diffId);
+      if (this.deps.snapshotter.keepsSnapshots) {
+        // The snapshot is the layer for now; its blob is written when something needs it (snapshot-blobs.ts).
+        const contentSize = await contentSizeOf(snapshot.diff());
+        if (contentSize === null) return null;
+        const name = stepSnapshotName(key);
+        await snapshot.commit(name);
+        return { snapshot: name, diffBase: op.kind === "copy" ? "none" : "below", contentSize };
+      }
+      const layer = await this.writeLayer(snapshot.diff());
+      if (layer !== null) await snapshot.commit(digestHex(layer.diffId));
       return layer;
     } finally {
       await snapshot.release();
@@ -108,7 +124,7 @@ export class StepRunner {
     }
     if (entries === undefined) return undefined;
     this.host.throwIfCanceled();
-    return this.writeStepLayer(entries);
+    return this.writeLayer(entries);
   }
 
   private async runExec(step: Step, op: ExecOp, rootfs: string): Promise<void> {
@@ -119,6 +135,7 @@ export class StepRunner {
       this.host.emit({ type: "log", id: step.id, stream: "stdout", line }),
     );
     try {
+      this.host.runStarted?.();
       const result = await this.deps.runtime.run({
         rootfs,
         args: op.args,
@@ -143,7 +160,7 @@ export class StepRunner {
   }
 
   /** The change as a layer in the content store (tar → diffID → gzip → blob, one pass); null when empty. */
-  private async writeStepLayer(entries: AsyncIterable<LayerEntry>): Promise<LayerRef | null> {
+  async writeLayer(entries: AsyncIterable<LayerEntry>): Promise<LayerBlob | null> {
     const written = await writeLayer(this.deps.blobs, entries, {
       compression: this.options.compression,
       level: this.options.compressionLevel,
@@ -157,4 +174,11 @@ export class StepRunner {
       mediaType: written.mediaType,
     };
   }
+}
+
+/** Bytes of file content in a diff; null when it has no entries at all. */
+async function contentSizeOf(entries: AsyncIterable<LayerEntry>): Promise<number | null> {
+  let size: number | null = null;
+  for await (const entry of entries) size = (size ?? 0) + (entry.type === "file" ? entry.size : 0);
+  return size;
 }

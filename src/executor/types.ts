@@ -6,12 +6,46 @@
 import type { LayerEntry } from "../image/layer/entry.js";
 import type { Digest } from "../image/store-types.js";
 
-/** A layer as the executor knows it: its blob in the content store and its uncompressed diffID. */
-export interface LayerRef {
+/** A layer blob in the content store and its uncompressed diffID: what an image manifest lists. */
+export interface LayerBlob {
   digest: Digest;
   diffId: Digest;
   size: number;
   mediaType: string;
+}
+
+/**
+ * How a layer kept as a snapshot is turned into layer entries again: against the layers below it (RUN,
+ * WORKDIR: directories only copied up are left out) or on its own (COPY's scratch directory).
+ */
+export type SnapshotDiffBase = "below" | "none";
+
+/** Where a layer's unpacked form lives in the snapshot store, when it is not simply named by its diffID. */
+export interface SnapshotName {
+  /** Directory name in the snapshot store (`s-<cache key hex>` for a step's layer). */
+  snapshot: string;
+  diffBase: SnapshotDiffBase;
+}
+
+/** A step's layer kept only as a snapshot: its blob is written when something needs it (snapshot-blobs.ts). */
+export interface SnapshotOnlyLayer extends SnapshotName {
+  /** Bytes of file content in the layer (what `gantry prune --keep-storage` counts for it). */
+  contentSize: number;
+  digest?: undefined;
+  diffId?: undefined;
+  size?: undefined;
+  mediaType?: undefined;
+}
+
+/**
+ * A layer as the executor knows it: a blob (unpacked on demand, under its diffID unless `snapshot` names
+ * the directory the step left), or, on a snapshotter that keeps snapshots, only the snapshot a step left.
+ */
+export type LayerRef = (LayerBlob & Partial<SnapshotName>) | SnapshotOnlyLayer;
+
+/** Whether the layer's blob is known (written, or pulled). */
+export function hasBlob(layer: LayerRef): layer is LayerBlob & Partial<SnapshotName> {
+  return layer.digest !== undefined;
 }
 
 /** A writable root filesystem on top of some layers (an overlay mount, or a copied tree). */
@@ -25,10 +59,10 @@ export interface ActiveSnapshot {
    */
   diff(): AsyncIterable<LayerEntry>;
   /**
-   * Keeps the changes as the unpacked form of the layer `diffId` was written from, so a later step that
-   * has this layer below it need not extract the blob again. Call at most once, before `release`.
+   * Keeps the changes in the snapshot store under `name` (a diffID's hex, or a step's `s-<key hex>`), so a
+   * later step that has this layer below it need not extract a blob. Call at most once, before `release`.
    */
-  commit(diffId: Digest): Promise<void>;
+  commit(name: string): Promise<void>;
   /** Unmounts and removes everything not committed. Idempotent. */
   release(): Promise<void>;
 }
@@ -41,6 +75,18 @@ export interface ReadonlyView {
 
 export interface Snapshotter {
   readonly kind: "overlayfs" | "copy";
+  /**
+   * Whether committed snapshots outlive the build (overlayfs: the snapshot store). Only then may a step's
+   * layer stay a snapshot whose blob is written later, or never.
+   */
+  readonly keepsSnapshots: boolean;
+  /** Whether `layer` can be mounted: its snapshot is there, or its blob is in the content store. */
+  available(layer: LayerRef): Promise<boolean>;
+  /**
+   * The entries of a committed snapshot as a layer, `below` being the layers under it (bottom first), the
+   * same entries its `diff()` gave when it was committed.
+   */
+  snapshotEntries(layer: SnapshotOnlyLayer, below: LayerRef[]): Promise<AsyncIterable<LayerEntry>>;
   /** A writable rootfs over `layers` (bottom first). Layers not yet unpacked are extracted first. */
   prepare(layers: LayerRef[]): Promise<ActiveSnapshot>;
   /** A read-only rootfs of `layers`. */

@@ -2,21 +2,30 @@
  * The copying snapshotter, for hosts without overlayfs: a writable rootfs is a directory under
  * `<root>/snapshots/active/<pid>-<rand>/rootfs` into which every layer blob is extracted in order (whiteouts
  * applied); a manifest of the tree is recorded, and `diff()` compares the tree against it (tree-diff.ts).
- * Nothing is cached between snapshots: `commit` is a no-op (the layer blob is the cache).
+ * Nothing is cached between snapshots: `commit` is a no-op (the layer blob is the cache), so every step's
+ * layer is written as a blob at once.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { LayerEntry } from "../../image/layer/entry.js";
 import { extractLayer } from "../../image/layer/extract.js";
-import type { BlobStore, Digest } from "../../image/store-types.js";
-import type { ActiveSnapshot, LayerRef, ReadonlyView, Snapshotter } from "../types.js";
+import type { BlobStore } from "../../image/store-types.js";
+import {
+  type ActiveSnapshot,
+  hasBlob,
+  type LayerRef,
+  type ReadonlyView,
+  type SnapshotOnlyLayer,
+  type Snapshotter,
+} from "../types.js";
 import { SnapshotError } from "./errors.js";
 import { processAlive } from "./mount.js";
 import { diffTree, recordTree, type TreeManifest } from "./tree-diff.js";
 
 export class CopySnapshotter implements Snapshotter {
   readonly kind = "copy" as const;
+  readonly keepsSnapshots = false;
   private readonly activeDir: string;
 
   private constructor(
@@ -36,6 +45,20 @@ export class CopySnapshotter implements Snapshotter {
       }
     }
     return snapshotter;
+  }
+
+  async available(layer: LayerRef): Promise<boolean> {
+    return hasBlob(layer) && (await this.blobs.stat(layer.digest)) !== undefined;
+  }
+
+  async snapshotEntries(layer: SnapshotOnlyLayer): Promise<AsyncIterable<LayerEntry>> {
+    throw new SnapshotError(
+      "SNAPSHOT_LAYER_MISSING",
+      `the copying snapshotter keeps no snapshot ${layer.snapshot}`,
+      {
+        hint: "run the build again (the step reruns)",
+      },
+    );
   }
 
   async prepare(layers: LayerRef[]): Promise<ActiveSnapshot> {
@@ -59,10 +82,10 @@ export class CopySnapshotter implements Snapshotter {
     await mkdir(rootfs, { recursive: true });
     try {
       for (const layer of layers) {
-        if ((await this.blobs.stat(layer.digest)) === undefined) {
+        if (!hasBlob(layer) || (await this.blobs.stat(layer.digest)) === undefined) {
           throw new SnapshotError(
             "SNAPSHOT_LAYER_MISSING",
-            `layer ${layer.digest} is not in the content store`,
+            `layer ${layer.digest ?? layer.snapshot} is not in the content store`,
             {
               hint: "pull the image again",
             },
@@ -93,7 +116,7 @@ class CopyActive implements ActiveSnapshot {
     return diffTree(this.rootfs, this.before);
   }
 
-  async commit(_diffId: Digest): Promise<void> {
+  async commit(_name: string): Promise<void> {
     if (this.committed || this.released !== undefined) {
       throw new SnapshotError("SNAPSHOT_STATE", "snapshot already committed or released");
     }

@@ -1,7 +1,9 @@
 /**
- * The store of unpacked layers for the overlay snapshotter: `<root>/snapshots/layers/<diffId hex>/fs`, in
+ * The store of unpacked layers for the overlay snapshotter: `<root>/snapshots/layers/<name>/fs`, in
  * overlay format (whiteouts as 0/0 char devices, opaque directories as `trusted.overlay.opaque=y`), each
- * with a short symlink `<root>/snapshots/l/<id>` so many lowerdirs fit into one mount option string.
+ * with a short symlink `<root>/snapshots/l/<id>` so many lowerdirs fit into one mount option string. A
+ * layer extracted from a blob is named by its diffID's hex; the directory a build step left is named
+ * `s-<cache key hex>` (its blob may not exist yet, see executor/snapshot-blobs.ts).
  * A layer is extracted into a temp directory and renamed into place (atomic); concurrent callers in this
  * process share one extraction, other processes race harmlessly (the loser discards its copy).
  */
@@ -10,7 +12,7 @@ import { mkdir, readdir, rename, rm, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { extractLayer } from "../../image/layer/extract.js";
 import type { BlobStore, Digest } from "../../image/store-types.js";
-import type { LayerRef } from "../types.js";
+import { hasBlob, type LayerRef } from "../types.js";
 import { SnapshotError } from "./errors.js";
 import { processAlive } from "./mount.js";
 
@@ -41,18 +43,23 @@ export class LayerStore {
     }
   }
 
-  /** Host path of the unpacked layer (may not exist). */
-  layerPath(diffId: Digest): string {
-    return join(this.layersDir, hexOf(diffId), "fs");
+  /** Host path of the unpacked layer `name` in the snapshot store under data root `root`. */
+  static layerPathIn(root: string, name: string): string {
+    return join(root, "snapshots", "layers", checkedName(name), "fs");
+  }
+
+  /** Host path of the unpacked layer named `name` (may not exist). */
+  layerPath(name: string): string {
+    return join(this.layersDir, checkedName(name), "fs");
   }
 
   /** Path of the layer relative to `snapshotsDir`, through its short link (for mount options). */
-  shortPath(diffId: Digest): string {
-    return `l/${shortId(diffId)}`;
+  shortPath(name: string): string {
+    return `l/${shortId(name)}`;
   }
 
-  async has(diffId: Digest): Promise<boolean> {
-    return stat(this.layerPath(diffId)).then(
+  async has(name: string): Promise<boolean> {
+    return stat(this.layerPath(name)).then(
       (info) => info.isDirectory(),
       () => false,
     );
@@ -60,17 +67,22 @@ export class LayerStore {
 
   /** Unpacks the layer unless it is already there; returns its `fs` directory. */
   ensure(layer: LayerRef): Promise<string> {
-    const hex = hexOf(layer.diffId);
-    let job = this.pending.get(hex);
+    const name = snapshotNameOf(layer);
+    let job = this.pending.get(name);
     if (job === undefined) {
-      job = this.unpack(layer).finally(() => this.pending.delete(hex));
-      this.pending.set(hex, job);
+      job = this.unpack(name, layer).finally(() => this.pending.delete(name));
+      this.pending.set(name, job);
     }
     return job;
   }
 
-  private async unpack(layer: LayerRef): Promise<string> {
-    if (!(await this.has(layer.diffId))) {
+  private async unpack(name: string, layer: LayerRef): Promise<string> {
+    if (!(await this.has(name))) {
+      if (!hasBlob(layer)) {
+        throw new SnapshotError("SNAPSHOT_LAYER_MISSING", `the build step's snapshot ${name} is gone`, {
+          hint: "run the build again (the step reruns)",
+        });
+      }
       if ((await this.blobs.stat(layer.digest)) === undefined) {
         throw new SnapshotError(
           "SNAPSHOT_LAYER_MISSING",
@@ -86,28 +98,28 @@ export class LayerStore {
         await extractLayer(await this.blobs.openRead(layer.digest), join(temp, "fs"), {
           whiteouts: "overlay",
         });
-        await this.adopt(layer.diffId, temp);
+        await this.adopt(name, temp);
       } finally {
         await rm(temp, { recursive: true, force: true });
       }
     }
-    await this.ensureLink(layer.diffId);
-    return this.layerPath(layer.diffId);
+    await this.ensureLink(name);
+    return this.layerPath(name);
   }
 
   /**
-   * Moves `dir` (which holds an `fs` directory in overlay format) into the store as the layer `diffId`.
+   * Moves `dir` (which holds an `fs` directory in overlay format) into the store as the layer `name`.
    * Returns false when the layer was already there (`dir` is left for the caller to remove).
    */
-  async adopt(diffId: Digest, dir: string): Promise<boolean> {
+  async adopt(name: string, dir: string): Promise<boolean> {
     try {
-      await rename(dir, join(this.layersDir, hexOf(diffId)));
+      await rename(dir, join(this.layersDir, checkedName(name)));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EEXIST" || code === "ENOTEMPTY") return false;
       throw error;
     }
-    await this.ensureLink(diffId);
+    await this.ensureLink(name);
     return true;
   }
 
@@ -116,24 +128,38 @@ export class LayerStore {
     return join(this.layersDir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   }
 
-  private async ensureLink(diffId: Digest): Promise<void> {
+  private async ensureLink(name: string): Promise<void> {
     try {
-      await symlink(`../layers/${hexOf(diffId)}/fs`, join(this.linksDir, shortId(diffId)));
+      await symlink(`../layers/${checkedName(name)}/fs`, join(this.linksDir, shortId(name)));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
   }
 }
 
-function hexOf(diffId: Digest): string {
-  const hex = diffId.slice(diffId.indexOf(":") + 1);
-  if (!/^[0-9a-f]{64,128}$/.test(hex)) {
-    throw new SnapshotError("SNAPSHOT_LAYER_MISSING", `invalid layer diffID ${JSON.stringify(diffId)}`);
-  }
-  return hex;
+/** The directory a layer is unpacked in: the snapshot a step left, else its diffID's hex. */
+export function snapshotNameOf(layer: LayerRef): string {
+  if (!hasBlob(layer)) return layer.snapshot;
+  return layer.snapshot ?? digestHexOf(layer.diffId);
 }
 
-/** 16 hex digits: short enough for ~200 lowerdirs per mount, long enough never to collide in one store. */
-function shortId(diffId: Digest): string {
-  return hexOf(diffId).slice(0, 16);
+/** The snapshot name of a step's layer: `s-` and its cache key's hex. */
+export function stepSnapshotName(key: Digest): string {
+  return `s-${digestHexOf(key)}`;
+}
+
+function digestHexOf(digest: Digest): string {
+  return digest.slice(digest.indexOf(":") + 1);
+}
+
+function checkedName(name: string): string {
+  if (!/^(?:s-)?[0-9a-f]{64,128}$/.test(name)) {
+    throw new SnapshotError("SNAPSHOT_LAYER_MISSING", `invalid layer snapshot name ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+/** 16 characters: short enough for ~200 lowerdirs per mount, long enough never to collide in one store. */
+function shortId(name: string): string {
+  return checkedName(name).slice(0, 16);
 }

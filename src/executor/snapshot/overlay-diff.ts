@@ -43,7 +43,9 @@ export async function* diffUpper(upper: string, lowers: string[]): AsyncIterable
     }
     markParent(needed, entry.path);
     if (whiteouts.has(entry.path)) {
-      kept.push(whiteoutEntry(entry.path, entry.mtime));
+      // When a file was deleted is not part of the layer (the copying differ cannot know it either): a
+      // whiteout has mtime 0, so both snapshotters write the same bytes for the same change.
+      kept.push(whiteoutEntry(entry.path, 0));
       continue;
     }
     kept.push(entry);

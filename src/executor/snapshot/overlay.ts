@@ -9,20 +9,31 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { LayerEntry } from "../../image/layer/entry.js";
-import type { BlobStore, Digest } from "../../image/store-types.js";
-import type { ActiveSnapshot, LayerRef, ReadonlyView, Snapshotter } from "../types.js";
+import type { BlobStore } from "../../image/store-types.js";
+import {
+  type ActiveSnapshot,
+  hasBlob,
+  type LayerRef,
+  type ReadonlyView,
+  type SnapshotOnlyLayer,
+  type Snapshotter,
+} from "../types.js";
 import { SnapshotError } from "./errors.js";
-import { LayerStore } from "./layer-store.js";
+import { LayerStore, snapshotNameOf } from "./layer-store.js";
 import { mountOverlay, processAlive, unmount } from "./mount.js";
 import { diffUpper } from "./overlay-diff.js";
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly kind = "overlayfs" as const;
+  readonly keepsSnapshots = true;
   readonly layers: LayerStore;
   private readonly activeDir: string;
   private readonly emptyDir: string;
 
-  private constructor(root: string, blobs: BlobStore) {
+  private constructor(
+    root: string,
+    private readonly blobs: BlobStore,
+  ) {
     this.layers = new LayerStore(root, blobs);
     this.activeDir = join(this.layers.snapshotsDir, "active");
     this.emptyDir = join(this.layers.snapshotsDir, "empty");
@@ -35,6 +46,20 @@ export class OverlaySnapshotter implements Snapshotter {
     await mkdir(snapshotter.emptyDir, { recursive: true });
     await cleanStaleActive(snapshotter.activeDir);
     return snapshotter;
+  }
+
+  async available(layer: LayerRef): Promise<boolean> {
+    if (await this.layers.has(snapshotNameOf(layer))) return true;
+    return hasBlob(layer) && (await this.blobs.stat(layer.digest)) !== undefined;
+  }
+
+  async snapshotEntries(layer: SnapshotOnlyLayer, below: LayerRef[]): Promise<AsyncIterable<LayerEntry>> {
+    const lowers = layer.diffBase === "below" ? await this.unpackAll(below) : [];
+    const dir = await this.layers.ensure(layer);
+    return diffUpper(
+      dir,
+      lowers.map((l) => l.abs),
+    );
   }
 
   async prepare(layers: LayerRef[]): Promise<ActiveSnapshot> {
@@ -105,7 +130,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private async unpackAll(layers: LayerRef[]): Promise<Array<{ abs: string; short: string }>> {
     const dirs = await Promise.all(layers.map((layer) => this.layers.ensure(layer)));
     return layers
-      .map((layer, i) => ({ abs: dirs[i]!, short: this.layers.shortPath(layer.diffId) }))
+      .map((layer, i) => ({ abs: dirs[i]!, short: this.layers.shortPath(snapshotNameOf(layer)) }))
       .reverse();
   }
 
@@ -133,19 +158,19 @@ class OverlayActive implements ActiveSnapshot {
     return diffUpper(this.upper, this.lowers);
   }
 
-  async commit(diffId: Digest): Promise<void> {
+  async commit(name: string): Promise<void> {
     if (this.committed || this.released !== undefined) {
       throw new SnapshotError("SNAPSHOT_STATE", "snapshot already committed or released");
     }
     this.committed = true;
     if (this.rootfs !== this.upper) await unmount(this.rootfs);
-    if (await this.layerStore.has(diffId)) return;
+    if (await this.layerStore.has(name)) return;
     // The upper directory is already in overlay format: it becomes the layer's `fs` as it is.
     const temp = this.layerStore.tempDir();
     await mkdir(temp);
     try {
       await rename(this.upper, join(temp, "fs"));
-      await this.layerStore.adopt(diffId, temp);
+      await this.layerStore.adopt(name, temp);
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
