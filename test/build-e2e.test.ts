@@ -6,14 +6,15 @@
  * store consistent; secrets never reach a blob.
  */
 import { execFile } from "node:child_process";
-import { cp, lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProgressEvent, VertexEvent } from "../src/executor/progress.js";
-import { haveBusybox, importBusybox, isRoot, REPO_ROOT } from "./helpers/busybox-image.js";
+import { BUSYBOX_REF, haveBusybox, importBusybox, isRoot, REPO_ROOT } from "./helpers/busybox-image.js";
 
 const run = promisify(execFile);
 const GANTRY = join(REPO_ROOT, "bin", "gantry");
@@ -158,6 +159,27 @@ describe.skipIf(!enabled)("gantry build", () => {
     await expect(lstat(join(fs, "srv/app/remove-me"))).rejects.toThrow();
     await expect(lstat(join(fs, "run/secrets/token"))).rejects.toThrow();
     expect(await readFile(join(fs, "bin/busybox"))).toEqual(await readFile("/bin/busybox"));
+  });
+
+  it("stores incompressible data as stored gzip members that umoci (Go's gzip reader) unpacks whole", async () => {
+    const ctx = join(work, "ctx-random");
+    await mkdir(ctx, { recursive: true });
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      `FROM ${BUSYBOX_REF}\nRUN head -c 3000000 /dev/urandom > /random.bin && sha256sum /random.bin > /random.sha\n`,
+    );
+    const result = await build(ctx, "-t", "test/random:1");
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = await blobJson(result.digest!);
+    const top = manifest.layers.at(-1);
+    // 3 MB of random bytes: stored, so the blob is the data plus framing, not deflated.
+    expect(top.size).toBeGreaterThan(3_000_000);
+    expect(top.size).toBeLessThan(3_000_000 + 64 * 1024);
+    const bundle = join(work, "bundle-random");
+    await run("umoci", ["unpack", "--image", `${dataRoot}:test/random:1`, bundle]);
+    const data = await readFile(join(bundle, "rootfs", "random.bin"));
+    const recorded = (await readFile(join(bundle, "rootfs", "random.sha"), "utf8")).split(" ")[0];
+    expect(createHash("sha256").update(data).digest("hex")).toBe(recorded);
   });
 
   it("never writes a secret into any blob", async () => {

@@ -8,7 +8,12 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { GZIP_BLOCK_SIZE, incompressible, ParallelGzip } from "../src/image/layer/parallel-gzip.js";
+import {
+  GZIP_BLOCK_SIZE,
+  incompressible,
+  ParallelGzip,
+  storedMember,
+} from "../src/image/layer/parallel-gzip.js";
 import { collect } from "./helpers/image-fixtures.js";
 
 function compress(input: Buffer, chunkSize: number, level = 6): Promise<Buffer> {
@@ -55,6 +60,23 @@ describe("ParallelGzip", () => {
     const best = await compress(text, 65536, 9);
     expect(gunzipSync(fast).equals(text)).toBe(true);
     expect(best.length).toBeLessThan(fast.length);
+  });
+
+  it("frames stored members around the block's own bytes, readable by zlib and GNU gzip", () => {
+    for (const size of [0, 1, 65535, 65536, 65537, GZIP_BLOCK_SIZE]) {
+      const block = randomBytes(size);
+      const member = Buffer.concat(storedMember(block));
+      expect(gunzipSync(member).equals(block), `size ${size}`).toBe(true);
+      expect(execFileSync("gzip", ["-dc"], { input: member }).equals(block), `gzip -dc, size ${size}`).toBe(
+        true,
+      );
+      // Header, one 5-byte header per 64 KiB - 1 block, the bytes, CRC-32 and size.
+      expect(member.length).toBe(10 + 5 * Math.max(1, Math.ceil(size / 65535)) + size + 8);
+      // Given in pieces that do not line up with the stored blocks: the same bytes.
+      const cuts = [0, Math.floor(size / 3), Math.floor(size / 3) + 7, size];
+      const pieces = cuts.slice(1).map((end, i) => block.subarray(cuts[i], end));
+      expect(Buffer.concat(storedMember(pieces)).equals(member), `pieces, size ${size}`).toBe(true);
+    }
   });
 
   it("stores incompressible blocks instead of deflating them, and still reads back whole", async () => {
