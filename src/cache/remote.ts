@@ -6,6 +6,7 @@
  * incremental (a blob the registry has is never sent again; layers are already compressed and sent as they
  * are) and parallel; import fetches the small config first and a layer only when a step hits it.
  */
+import { createReadStream } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
@@ -173,7 +174,6 @@ function layoutLocation(dir: string): CacheLocation {
       return info?.size === blob.size;
     },
     async fetchBlob(blob, into) {
-      const { createReadStream } = await import("node:fs");
       await into.write(createReadStream(blobPath(blob.digest), { highWaterMark: READ_CHUNK_BYTES }), {
         digest: blob.digest,
         size: blob.size,
