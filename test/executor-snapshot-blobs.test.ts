@@ -5,14 +5,18 @@
  * snapshotter (which writes every blob at once, from its own tree diff) writes; a kept snapshot
  * that is gone makes its step run again.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CacheRecord } from "../src/cache/records.js";
 import { hasBlob } from "../src/executor/types.js";
 import { BUSYBOX_REF, haveBusybox, isRoot } from "./helpers/busybox-image.js";
-import { type CliBuildDir, cliBuildDir } from "./helpers/cli-build.js";
+import { type CliBuildDir, cliBuildDir, GANTRY } from "./helpers/cli-build.js";
+
+const run = promisify(execFile);
 
 const DOCKERFILE = `FROM ${BUSYBOX_REF} AS gen
 RUN mkdir -p /data/sub && echo generated > /data/file && head -c 300000 /dev/zero > /data/sub/zeros && rm -rf /tmp
@@ -63,6 +67,7 @@ describe.runIf(haveBusybox && isRoot)("layers kept as snapshots", () => {
     expect(gen.layer).not.toBeNull();
     expect(hasBlob(gen.layer!)).toBe(false);
     expect(gen.layer!.snapshot).toMatch(/^s-[0-9a-f]{64}$/);
+    expect(gen.layer!.snapshot!.slice(2, 34)).toBe(gen.key.slice("sha256:".length, "sha256:".length + 32));
     expect(
       existsSync(join(work.root, "snapshots", "layers", gen.layer!.snapshot!, "fs", "data", "file")),
     ).toBe(true);
@@ -88,6 +93,29 @@ describe.runIf(haveBusybox && isRoot)("layers kept as snapshots", () => {
     expect(statusOf(direct.events, "[gen 1/1] RUN")).toBe("done");
     expect(summaryOf(later.events).digest).toBe(summaryOf(direct.events).digest);
     expect((await recordNamed(fresh.root, "[gen 1/1] RUN")).layer!.diffId).toBe(gen.layer!.diffId);
+  });
+
+  it("a step run again (--no-cache) gets its own snapshot; prune removes the one no record names", async () => {
+    const stamp = `FROM ${BUSYBOX_REF} AS gen\nRUN head -c 8 /dev/urandom | od -x > /stamp\nFROM ${BUSYBOX_REF}\nCOPY --from=gen /stamp /stamp\n`;
+    const first = await work.build(stamp);
+    const again = await work.build(stamp, "--no-cache");
+    // The rerun's own output reaches the image, not the directory the first run left under the same key.
+    const [a, b] = await Promise.all([first, again].map((r) => readFile(join(r.out, "stamp"), "utf8")));
+    expect(b).not.toBe(a);
+    const layers = join(work.root, "snapshots", "layers");
+    const named = (await recordNamed(work.root, "[gen 1/1] RUN head -c 8")).layer!.snapshot!;
+    const sameStep = (await readdir(layers)).filter((n) => n.startsWith(named.slice(0, 34)));
+    expect(sameStep.length).toBe(2);
+    const pruned = await run(process.execPath, [
+      GANTRY,
+      "--root",
+      work.root,
+      "prune",
+      "--filter",
+      "until=24h",
+    ]);
+    expect(pruned.stdout).toContain("unpacked layers");
+    expect((await readdir(layers)).filter((n) => n.startsWith(named.slice(0, 34)))).toEqual([named]);
   });
 
   it("a kept snapshot that is gone makes its step run again", async () => {

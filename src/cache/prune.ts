@@ -80,21 +80,21 @@ export async function pruneCache(root: string, options: PruneOptions = {}): Prom
   });
 
   // Unpacked layers whose blob is gone are no use to anyone (snapshots/layers/<diffId hex>), nor are the
-  // snapshots build steps left (snapshots/layers/s-<key hex>) once their record is gone.
+  // snapshots build steps left (snapshots/layers/s-…) that no remaining record names. Only while no build
+  // runs: a running build's snapshots are not in any record yet.
   let snapshotsRemoved = 0;
   if (!Number.isFinite(protectedSince)) {
     const removedNames = new Set(
       [...remove].flatMap((record) => {
         const blob = blobOf(record);
-        return snapshotNames(record).filter(
-          (name) => blob === undefined || !keptBlobs.has(blob.digest) || name.startsWith("s-"),
-        );
+        return snapshotNames(record).filter((name) => blob === undefined || !keptBlobs.has(blob.digest));
       }),
     );
     const keptNames = new Set(kept.flatMap(snapshotNames));
     const dir = join(root, "snapshots", "layers");
     for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (!removedNames.has(name) || keptNames.has(name)) continue;
+      if (keptNames.has(name)) continue;
+      if (!removedNames.has(name) && !name.startsWith("s-")) continue;
       snapshotsRemoved++;
       if (!dryRun) await rm(join(dir, name), { recursive: true, force: true });
     }

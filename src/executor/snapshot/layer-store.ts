@@ -3,7 +3,7 @@
  * overlay format (whiteouts as 0/0 char devices, opaque directories as `trusted.overlay.opaque=y`), each
  * with a short symlink `<root>/snapshots/l/<id>` so many lowerdirs fit into one mount option string. A
  * layer extracted from a blob is named by its diffID's hex; the directory a build step left is named
- * `s-<cache key hex>` (its blob may not exist yet, see executor/snapshot-blobs.ts).
+ * `s-<key and random hex>` (its blob may not exist yet, see executor/snapshot-blobs.ts).
  * A layer is extracted into a temp directory and renamed into place (atomic); concurrent callers in this
  * process share one extraction, other processes race harmlessly (the loser discards its copy).
  */
@@ -143,9 +143,13 @@ export function snapshotNameOf(layer: LayerRef): string {
   return layer.snapshot ?? digestHexOf(layer.diffId);
 }
 
-/** The snapshot name of a step's layer: `s-` and its cache key's hex. */
+/**
+ * A new snapshot name for a layer the step with cache key `key` made: `s-`, half the key's hex (to tell
+ * whose it is) and 32 random hex digits. Every commit gets its own directory: a step that runs again
+ * (`--no-cache`, or two builds at once) never finds, or changes, a directory another build may be using.
+ */
 export function stepSnapshotName(key: Digest): string {
-  return `s-${digestHexOf(key)}`;
+  return `s-${digestHexOf(key).slice(0, 32)}${randomBytes(16).toString("hex")}`;
 }
 
 function digestHexOf(digest: Digest): string {
@@ -159,7 +163,11 @@ function checkedName(name: string): string {
   return name;
 }
 
-/** 16 characters: short enough for ~200 lowerdirs per mount, long enough never to collide in one store. */
+/**
+ * 16 characters: short enough for ~200 lowerdirs per mount, long enough never to collide in one store. A
+ * step's snapshot takes its random tail (snapshots of the same step share the head).
+ */
 function shortId(name: string): string {
-  return checkedName(name).slice(0, 16);
+  const checked = checkedName(name);
+  return checked.startsWith("s-") ? `s${checked.slice(-15)}` : checked.slice(0, 16);
 }
