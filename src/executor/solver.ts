@@ -2,8 +2,9 @@
  * The solver: runs a BuildGraph. Stages run as soon as the stages they need are done (independent stages in
  * parallel, RUN steps capped by a Limiter); every layer-producing step is looked up in the cache on its own
  * by its CacheKey before anything is mounted, so a fully cached build touches no filesystem but the cache
- * records. A miss runs the op on a snapshot, turns the snapshot's diff into a layer (one streaming pass) and
- * records it. The first failure cancels everything still running.
+ * records (record-lookup.ts). A miss runs the op on a snapshot and records the result: a layer kept as a
+ * snapshot whose blob the image's chain of stages gets in the background (snapshot-blobs.ts), or, on the
+ * copying snapshotter, a blob written at once. The first failure cancels everything still running.
  */
 import { explainMiss } from "../cache/explain.js";
 import type { CacheKey, CacheKeyInputs } from "../cache/key.js";
@@ -17,11 +18,12 @@ import { BuildCanceledError } from "./errors.js";
 import { layerOnlySteps } from "./layer-only.js";
 import { Limiter } from "./limiter.js";
 import type { ProgressSink, VertexEvent } from "./progress.js";
+import { RecordLookup } from "./record-lookup.js";
 import { SnapshotBlobs } from "./snapshot-blobs.js";
 import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
 import { copyInputs, execInputs, platformKey } from "./step-inputs.js";
 import { StepRunner } from "./step-runner.js";
-import { hasBlob, type LayerRef } from "./types.js";
+import type { LayerRef } from "./types.js";
 
 export type {
   CopySourceRoot,
@@ -54,13 +56,13 @@ class Solver {
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly abort = new AbortController();
   private readonly runner: StepRunner;
+  private readonly lookup: RecordLookup;
   private readonly snapshotBlobs: SnapshotBlobs;
   /** Stages whose layers get blobs as soon as their steps are done: the image's own chain, or all. */
   private readonly blobStages: ReadonlySet<number>;
   private steps = 0;
   private cached = 0;
   private readonly used: Array<{ stage: number; record: CacheRecord }> = [];
-  private readonly fetches: Array<Promise<void>> = [];
   private firstError: unknown;
 
   constructor(
@@ -68,11 +70,12 @@ class Solver {
     private readonly deps: SolverDeps,
     private readonly options: SolveOptions,
   ) {
+    this.lookup = new RecordLookup(deps);
     this.runner = new StepRunner(deps, options, new Limiter(options.runLimit ?? 2), {
       signal: this.abort.signal,
       emit: (event) => this.emit(event),
       throwIfCanceled: () => this.throwIfCanceled(),
-      layersFetched: () => this.layersFetched(),
+      layersFetched: () => this.lookup.layersFetched(),
       view: (from) => this.view(from),
       layerOnly: layerOnlySteps(graph),
       // While a RUN runs the main thread waits: queued blobs are written then.
@@ -98,7 +101,7 @@ class Solver {
       const settled = await Promise.allSettled(this.graph.order.map((index) => this.stage(index)));
       const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
       if (failure !== undefined) throw this.firstError ?? failure.reason;
-      await this.layersFetched();
+      await this.lookup.layersFetched();
       const stages = new Map<number, StageResult>();
       for (const [i, s] of settled.entries()) {
         if (s.status === "fulfilled") stages.set(this.graph.order[i]!, s.value);
@@ -266,7 +269,7 @@ class Solver {
       vertex.cacheKey = key;
       const identity = `${this.options.identity}/${stage.name ?? stage.index}/${position}`;
       if (!this.options.noCache) {
-        const hit = await this.lookup(key);
+        const hit = await this.lookup.find(key);
         if (hit !== undefined) {
           this.cached++;
           this.used.push({ stage: stage.index, record: hit });
@@ -288,7 +291,7 @@ class Solver {
           vertex.cacheKey = key;
         }
       }
-      vertex.miss = explainMiss(await this.previousRecord(identity), { inputs, files });
+      vertex.miss = explainMiss(await this.lookup.previous(identity), { inputs, files });
       this.emit({ ...vertex });
 
       const layer = await this.runner.execute(step, key, state, source);
@@ -318,41 +321,6 @@ class Solver {
     }
   }
 
-  /**
-   * A usable cache record: a local one whose layer blob (if any) is still in the store, else one of an
-   * imported cache, whose layer is then fetched and which becomes a local record.
-   */
-  private async lookup(key: CacheKey): Promise<CacheRecord | undefined> {
-    const record = await this.deps.records.get(key);
-    if (
-      record !== undefined &&
-      (record.layer === null || (await this.deps.snapshotter.available(record.layer)))
-    ) {
-      return record;
-    }
-    for (const source of this.deps.remote ?? []) {
-      const remote = source.lookup(key);
-      if (remote === undefined) continue;
-      // Fetched in the background: only a step that runs on top, a view or the end of the build waits.
-      if (remote.layer !== null && hasBlob(remote.layer)) {
-        this.fetching(source.fetchLayer(remote.layer, this.deps.blobs));
-      }
-      await this.deps.records.put(remote);
-      return remote;
-    }
-    return undefined;
-  }
-
-  private fetching(pending: Promise<void>): void {
-    pending.catch(() => {}); // observed by layersFetched()
-    this.fetches.push(pending);
-  }
-
-  /** Waits for the layers cache hits are still downloading. */
-  private async layersFetched(): Promise<void> {
-    await Promise.all(this.fetches);
-  }
-
   /** The memo key of a COPY reading a stage or image; undefined for the context. */
   private async sourceMemoKey(op: CopyOp): Promise<Digest | undefined> {
     if (this.deps.sourceMemos === undefined) return undefined;
@@ -363,18 +331,6 @@ class Solver {
 
   private knownSource(memo: Digest): Promise<Digest | undefined> {
     return this.deps.sourceMemos!.get(memo, this.deps.remote);
-  }
-
-  /** The closest earlier record of the same step: the last one built here, else one an imported cache has. */
-  private async previousRecord(identity: string): Promise<CacheRecord | undefined> {
-    const lastKey = await this.deps.records.lastKeyFor(identity);
-    const local = lastKey === undefined ? undefined : await this.deps.records.get(lastKey, { touch: false });
-    if (local !== undefined) return local;
-    for (const source of this.deps.remote ?? []) {
-      const found = source.byIdentity(identity);
-      if (found !== undefined) return found;
-    }
-    return undefined;
   }
 
   /** The key of what a bind mount reads: another stage's result, an image, or the context's content. */
@@ -408,7 +364,7 @@ class Solver {
   }
 
   private async view(from: SourceRef): Promise<{ rootfs: string; release(): Promise<void> }> {
-    await this.layersFetched();
+    await this.lookup.layersFetched();
     if (from.kind === "context") return { rootfs: this.deps.contextDir, release: async () => {} };
     if (from.kind === "stage") return this.deps.snapshotter.view((await this.stage(from.index)).layers);
     if (from.kind === "image") {
