@@ -8,6 +8,7 @@
  * peers' daemons/stores stay warm). Cold = the builder's store was emptied first (base image pulled again).
  * Prints a table with ratios peer/gantry (> 1 means Gantry is faster) and the issue's targets.
  * Run: `npm run bench -- build`. Knobs: BENCH_BUILD_REPEAT (no-change runs, best of; default 3),
+ * BENCH_BUILD_COLD_ROUNDS (cold builds, store emptied before each, best of; default 2),
  * BENCH_BUILD_FILES / BENCH_BUILD_CONTEXT_MB (big context shape), BENCH_BUILD_ONLY=multistage,big,parallel.
  */
 import { spawnSync } from "node:child_process";
@@ -35,6 +36,8 @@ import {
 import { printParallel, printTable, type Row, type Target } from "./report.js";
 
 const REPEAT = Math.max(1, Number(process.env.BENCH_BUILD_REPEAT ?? 3));
+/** Cold builds per builder (store emptied before each, builders alternating), best of. */
+const COLD_ROUNDS = Math.max(1, Number(process.env.BENCH_BUILD_COLD_ROUNDS ?? 2));
 const CHANGE_ROUNDS = 2;
 const PARALLEL_ROUNDS = 2;
 const ONLY = new Set((process.env.BENCH_BUILD_ONLY ?? "multistage,big,parallel").split(","));
@@ -85,9 +88,11 @@ async function eachBuilder(fn: (b: Builder) => Promise<void>): Promise<void> {
 /** cold, no-change and one-file-change builds of one context (and push when asked). */
 async function buildCase(name: string, context: string, image: string, changedFile: string, push: boolean) {
   log(`\n--- ${name}`);
-  await eachBuilder((b) => b.reset());
   const cold = row(`${name}: cold`, "cold");
-  await eachBuilder(async (b) => record(cold, b, await b.build(context, image)));
+  for (let i = 0; i < COLD_ROUNDS; i++) {
+    await eachBuilder((b) => b.reset());
+    await eachBuilder(async (b) => record(cold, b, await b.build(context, image)));
+  }
   const noChange = row(`${name}: no-change rebuild`, "rebuild");
   for (let i = 0; i < REPEAT; i++) {
     await eachBuilder(async (b) => record(noChange, b, await b.build(context, image)));
@@ -162,7 +167,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 try {
   log(
-    `build bench: no-change best of ${REPEAT}, one-file-change best of ${CHANGE_ROUNDS}, ${os.cpus().length} cores`,
+    `build bench: cold best of ${COLD_ROUNDS}, no-change best of ${REPEAT}, one-file-change best of ${CHANGE_ROUNDS}, ${os.cpus().length} cores`,
   );
   registry = await startBaseRegistry();
   log(`  base image ${registry.base} (gantry registry pid ${registry.pid})`);
