@@ -21,7 +21,9 @@ import { hostCommand } from "../../util/host-command.js";
  * were only copied up.
  */
 export async function* diffUpper(upper: string, lowers: string[]): AsyncIterable<LayerEntry> {
-  const opaque = await opaqueDirectories(upper);
+  // Over no layers (COPY's scratch directory, a RUN on scratch) nothing can be opaque: overlayfs marks a
+  // directory opaque only when it replaces one a lower layer has. That spares a getfattr per COPY.
+  const opaque = lowers.length === 0 ? new Set<string>() : await opaqueDirectories(upper);
   const entries: LayerEntry[] = [];
   // Whiteouts may share one inode (the kernel hard-links them), so later ones arrive as `link` entries.
   const whiteouts = new Set<string>();
