@@ -22,7 +22,7 @@ export type SnapshotDiffBase = "below" | "none";
 
 /** Where a layer's unpacked form lives in the snapshot store, when it is not simply named by its diffID. */
 export interface SnapshotName {
-  /** Directory name in the snapshot store (`s-<cache key hex>` for a step's layer). */
+  /** Directory name in the snapshot store (`s-<key and random hex>` for a step's layer). */
   snapshot: string;
   diffBase: SnapshotDiffBase;
 }
