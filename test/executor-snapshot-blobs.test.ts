@@ -2,8 +2,9 @@
  * Layers kept as snapshots (executor/snapshot-blobs.ts) through bin/gantry with real runc and overlayfs:
  * a stage that only feeds `COPY --from` gets no blob, the image's layers all do; a later build of that
  * stage writes its blob from the kept snapshot, byte for byte what a fresh build with the copying
- * snapshotter (which writes every blob at once, from its own tree diff) writes; a kept snapshot
- * that is gone makes its step run again.
+ * snapshotter (which writes every blob at once, from its own tree diff) writes; a rerun gets its own
+ * snapshot and prune removes orphans; the copying snapshotter reruns a step kept only as a snapshot; a
+ * kept snapshot that is gone makes its step run again.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -116,6 +117,16 @@ describe.runIf(haveBusybox && isRoot)("layers kept as snapshots", () => {
     ]);
     expect(pruned.stdout).toContain("unpacked layers");
     expect((await readdir(layers)).filter((n) => n.startsWith(named.slice(0, 34)))).toEqual([named]);
+  });
+
+  it("the copying snapshotter, which keeps no snapshots, runs a step recorded only as a snapshot again", async () => {
+    const other = DOCKERFILE.replace("generated", "copied-by-copy");
+    await work.build(other);
+    const gen = await recordNamed(work.root, "[gen 1/1] RUN mkdir -p /data/sub && echo copied-by-copy");
+    expect(hasBlob(gen.layer!)).toBe(false);
+    const copying = await work.build(other, "--snapshotter", "copy");
+    expect(statusOf(copying.events, "[gen 1/1] RUN")).toBe("done");
+    expect(await readFile(join(copying.out, "copied"), "utf8")).toBe("copied-by-copy\n");
   });
 
   it("a kept snapshot that is gone makes its step run again", async () => {
