@@ -74,6 +74,14 @@ export async function writeFileAtomic(
 /** Source accepted by the streaming writers: a Readable, any async iterable of chunks, or plain chunks. */
 export type ByteSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>;
 
+/** What the streaming writers tell a caller about the bytes going through. */
+export interface StreamWriteOptions {
+  /** Sees every chunk before it is written; may throw to abort. */
+  inspect?: (chunk: Uint8Array) => void;
+  /** Sees each batch of chunks (in order) just before it is written. */
+  inspectBatch?: (pieces: readonly Uint8Array[], bytes: number) => void;
+}
+
 /**
  * Creates `tempPath` (must not exist), streams `source` into it and fsyncs it. `inspect` sees every chunk
  * before it is written and may throw to abort. On error the temp file is removed.
@@ -81,21 +89,36 @@ export type ByteSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Arra
 export async function streamToNewFile(
   tempPath: string,
   source: ByteSource,
-  options: {
-    mode?: number;
-    inspect?: (chunk: Uint8Array) => void;
-    /** Sees each batch of chunks (in order) just before it is written. */
-    inspectBatch?: (pieces: readonly Uint8Array[], bytes: number) => void;
-  } = {},
+  options: StreamWriteOptions & { mode?: number } = {},
 ): Promise<void> {
   const handle = await open(tempPath, "wx", options.mode ?? 0o644);
-  // Chunks are gathered into batches of WRITE_BATCH_BYTES, each written with one positional writev, and
-  // batches are queued (up to WRITE_QUEUE_BYTES in flight) while the source keeps being read, so a network
-  // download and the disk overlap instead of taking turns, and 64 KiB socket reads do not each cost a
-  // thread-pool round trip.
+  try {
+    await streamIntoFile(handle, 0, source, options);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await unlink(tempPath).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+}
+
+/**
+ * Streams `source` into the open file at `start` (no fsync) and returns the bytes written. Chunks are
+ * gathered into batches of WRITE_BATCH_BYTES, each written with one positional writev, and batches are
+ * queued (up to WRITE_QUEUE_BYTES in flight) while the source keeps being read, so a network download and
+ * the disk overlap instead of taking turns, and 64 KiB socket reads do not each cost a thread-pool round
+ * trip. On error every write in flight has settled before it is thrown.
+ */
+export async function streamIntoFile(
+  handle: FileHandle,
+  start: number,
+  source: ByteSource,
+  options: StreamWriteOptions = {},
+): Promise<number> {
   const inFlight: Array<{ done: Promise<void>; bytes: number }> = [];
   let queued = 0;
-  let position = 0;
+  let position = start;
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   const writeBatch = async (pieces: Uint8Array[], at: number): Promise<void> => {
@@ -142,14 +165,11 @@ export async function streamToNewFile(
     }
     await flush();
     for (const write of inFlight.splice(0)) await write.done;
-    await handle.sync();
   } catch (error) {
     await Promise.allSettled(inFlight.map((write) => write.done));
-    await handle.close().catch(() => {});
-    await unlink(tempPath).catch(() => {});
     throw error;
   }
-  await handle.close();
+  return position - start;
 }
 
 const WRITE_BATCH_BYTES = 1024 * 1024;

@@ -5,11 +5,11 @@
  * to the session's data file while being hashed; a chunk that fails half-way is rolled back so the
  * session's offset always matches its hash.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import fs from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import fs, { type FileHandle } from "node:fs/promises";
 import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { GantryError } from "../errors.js";
+import { streamIntoFile } from "../image/atomic-file.js";
 import { hashStream, type ParsedDigest, parseDigest } from "../image/digest.js";
 import { DigestInvalidError, DigestMismatchError } from "../image/errors.js";
 import type { Digest } from "../image/store-types.js";
@@ -108,29 +108,31 @@ async function appendBody(ctx: RequestContext, session: LiveSession): Promise<vo
   const saved = session.hasher.copy();
   const hasher = session.hasher;
   let count = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hasher.update(chunk);
-      count += chunk.byteLength;
-      cb(null, chunk);
-    },
-  });
+  let file: FileHandle | undefined;
   try {
-    // A 4 MiB buffer lets the request keep flowing while earlier chunks are written (batched with writev).
-    await pipeline(
-      ctx.req,
-      counter,
-      createWriteStream(session.dataPath, { flags: "r+", start, highWaterMark: 4 * 1024 * 1024 }),
-    );
+    // Hashed as it arrives and written in 1 MiB writev batches queued behind the socket (streamIntoFile),
+    // so the request keeps flowing while earlier chunks go to disk.
+    file = await fs.open(session.dataPath, "r+");
+    await streamIntoFile(file, start, ctx.req, {
+      inspect: (chunk) => {
+        hasher.update(chunk);
+        count += chunk.byteLength;
+      },
+    });
+    // A body cut short ends the iteration quietly: only `complete` tells.
+    if (!ctx.req.complete) throw Object.assign(new Error("aborted"), { code: "ECONNRESET" });
     if (expectedLength !== undefined && count !== expectedLength) {
       throw blobUploadInvalid(`chunk has ${count} bytes, Content-Range announced ${expectedLength}`);
     }
   } catch (err) {
     session.hasher = saved;
+    await file?.close().catch(() => {});
+    file = undefined;
     await fs.truncate(session.dataPath, start).catch(() => {});
     if (isDisconnect(ctx, err)) throw blobUploadInvalid("upload interrupted by the client");
     throw err;
   } finally {
+    await file?.close();
     ctx.bytesIn += count;
   }
   state.offset = start + count;
