@@ -87,7 +87,7 @@ export async function pruneCache(root: string, options: PruneOptions = {}): Prom
     const removedNames = new Set(
       [...remove].flatMap((record) => {
         const blob = blobOf(record);
-        return snapshotNames(record).filter((name) => blob === undefined || !keptBlobs.has(blob.digest));
+        return blob !== undefined && keptBlobs.has(blob.digest) ? [] : snapshotNames(record);
       }),
     );
     const keptNames = new Set(kept.flatMap(snapshotNames));
