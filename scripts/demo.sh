@@ -22,7 +22,9 @@ SOURCE_DATE_EPOCH=1700000000 gantry --root "$BUILD_ROOT" import "$DEMO/busybox-r
 
 step "2. embedded registry on 127.0.0.1 (serving $BUILD_ROOT)"
 PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-gantry --root "$BUILD_ROOT" registry serve --listen "127.0.0.1:$PORT" >"$DEMO/registry.log" 2>&1 &
+# node itself in the background (not the gantry function, whose subshell would be what $! names), so the
+# EXIT trap stops the registry and not only a shell around it.
+node "$REPO/bin/gantry" --root "$BUILD_ROOT" registry serve --listen "127.0.0.1:$PORT" >"$DEMO/registry.log" 2>&1 &
 REGISTRY_PID=$!
 trap 'kill $REGISTRY_PID 2>/dev/null || true' EXIT
 node -e 'const u=process.argv[1];(async()=>{for(let i=0;i<100;i++){try{if((await fetch(u)).ok)return}catch{}await new Promise(r=>setTimeout(r,100))}process.exit(1)})()' "http://127.0.0.1:$PORT/v2/"
