@@ -16,12 +16,10 @@ import {
   constants as fsConstants,
   lchownSync,
   linkSync,
-  lstatSync,
   lutimesSync,
   mkdirSync,
   openSync,
   rmSync,
-  type Stats,
   symlinkSync,
   utimesSync,
   writeSync,
@@ -32,7 +30,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GantryError, type GantryErrorOptions } from "../../errors.js";
 import { hostCommandOk } from "../../util/host-command.js";
-import { resolveInRootSync } from "../../util/root-path.js";
+import { lstatSyncOrUndefined, resolveInRootSync } from "../../util/root-path.js";
 import type { Compression } from "./compress.js";
 import { type LayerEntry, parseWhiteout } from "./entry.js";
 import { readLayer } from "./tar-reader.js";
@@ -187,20 +185,11 @@ function mkdirInRoot(root: string, rel: string): void {
   let abs = root;
   for (const part of rel.split("/")) {
     abs = join(abs, part);
-    const info = lstatMaybe(abs);
+    const info = lstatSyncOrUndefined(abs);
     if (info === undefined) mkdirSync(abs, { mode: 0o755 });
     else if (!info.isDirectory()) {
       throw new LayerExtractError("LAYER_UNSAFE_PATH", `${rel}: ${part} is not a directory`, { path: rel });
     }
-  }
-}
-
-function lstatMaybe(abs: string): Stats | undefined {
-  try {
-    return lstatSync(abs);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
   }
 }
 
@@ -229,7 +218,7 @@ async function writeFileEntry(abs: string, entry: LayerEntry, body: Readable): P
 /** Writes one entry; returns the root-relative path it landed on. */
 async function writeEntry(ctx: Context, path: string, entry: LayerEntry, body: Readable): Promise<string> {
   const { abs, rel } = parentDir(ctx, path);
-  const existing = lstatMaybe(abs);
+  const existing = lstatSyncOrUndefined(abs);
   if (existing !== undefined && !(existing.isDirectory() && entry.type === "directory")) {
     ctx.parents.clear(); // a replaced directory or symlink may be a resolved parent
     rmSync(abs, { recursive: true, force: true });
@@ -291,7 +280,7 @@ function linkTarget(ctx: Context, entry: LayerEntry): string {
   const parent = slash < 0 ? { rel: "" } : resolveInRootSync(ctx.root, target.slice(0, slash), true);
   const rel = parent.rel === "" ? target.slice(slash + 1) : `${parent.rel}/${target.slice(slash + 1)}`;
   const abs = join(ctx.root, rel);
-  const info = lstatMaybe(abs);
+  const info = lstatSyncOrUndefined(abs);
   if (info === undefined || info.isDirectory()) {
     throw new LayerExtractError(
       "LAYER_UNSAFE_LINK",
@@ -377,9 +366,4 @@ async function applyOpaque(ctx: Context, dir: string): Promise<void> {
     if (ctx.created.has(child)) continue;
     await rm(join(abs, name), { recursive: true, force: true });
   }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOENT" || code === "ENOTDIR";
 }
