@@ -15,10 +15,10 @@ import { readCacheSettings } from "../cache/settings.js";
 import { SourceMemoStore } from "../cache/source-memo.js";
 import { linkImage, writeImageDocuments } from "../executor/export.js";
 import { type ProgressSink, startVertex } from "../executor/progress.js";
-import { type SolveResult, solve } from "../executor/solver.js";
+import { imageChain, type SolveResult, solve } from "../executor/solver.js";
 import { locationOf } from "../frontend/validate-location.js";
 import { compileGraph } from "../graph/compile.js";
-import type { BuildGraph, SourceRef } from "../graph/types.js";
+import type { BuildGraph } from "../graph/types.js";
 import { ContentStore } from "../image/content-store.js";
 import type { Compression } from "../image/layer/compress.js";
 import type { Platform } from "../image/oci-types.js";
@@ -271,12 +271,7 @@ async function exportBuildCache(
   graph: BuildGraph,
   solved: SolveResult,
 ): Promise<void> {
-  const chain = new Set<number>();
-  for (let index: number | undefined = graph.target; index !== undefined; ) {
-    chain.add(index);
-    const base: SourceRef = graph.stages[index]!.base;
-    index = base.kind === "stage" ? base.index : undefined;
-  }
+  const chain = imageChain(graph);
   const seen = new Set<string>();
   const records = solved.records
     .filter((used) => spec.mode === "max" || chain.has(used.stage))

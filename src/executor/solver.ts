@@ -391,7 +391,7 @@ class Solver {
 }
 
 /** The stages whose layers make the image: the target and the stages it is built FROM, in turn. */
-function imageChain(graph: BuildGraph): Set<number> {
+export function imageChain(graph: BuildGraph): Set<number> {
   const chain = new Set<number>();
   for (let index: number | undefined = graph.target; index !== undefined; ) {
     chain.add(index);
