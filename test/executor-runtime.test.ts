@@ -59,6 +59,19 @@ describe.runIf(canRun)("RuncRuntime", () => {
     expect(result.tail.at(-1)).toBe("line30");
   });
 
+  it("says when the container's process has started, once, before it ends", async () => {
+    for (const rt of [runtime, await openRuntime(join(work, "data"), "chroot")]) {
+      const seen: string[] = [];
+      const running = rt.run({
+        ...request(["/bin/sh", "-c", "echo out"]),
+        onStarted: () => seen.push("started"),
+        onOutput: () => seen.push("output"),
+      });
+      await running.then(() => seen.push("ended"));
+      expect(seen, rt.name).toEqual(["started", "output", "ended"]);
+    }
+  });
+
   it("passes env (PATH added when missing), creates the cwd owned by the user", async () => {
     const { exitCode, text } = await output(
       runtime,

@@ -63,6 +63,7 @@ export async function openBuildDeps(
       return (await openedSnapshotter()).available(layer);
     },
     snapshotEntries: async (layer, below) => (await openedSnapshotter()).snapshotEntries(layer, below),
+    unpack: async (layers) => (await openedSnapshotter()).unpack?.(layers),
     prepare: async (layers) => (await openedSnapshotter()).prepare(layers),
     view: async (layers) => (await openedSnapshotter()).view(layers),
     scratch: async () => (await openedSnapshotter()).scratch(),

@@ -16,6 +16,7 @@ import { SourceMemoStore } from "../cache/source-memo.js";
 import { linkImage, writeImageDocuments } from "../executor/export.js";
 import { type ProgressSink, startVertex } from "../executor/progress.js";
 import { imageChain, type SolveResult, solve } from "../executor/solver.js";
+import { imageLayers } from "../executor/types.js";
 import { locationOf } from "../frontend/validate-location.js";
 import { compileGraph } from "../graph/compile.js";
 import type { BuildGraph } from "../graph/types.js";
@@ -107,11 +108,22 @@ async function build(request: BuildRequest): Promise<BuildResult> {
   const tags = request.tags.map((tag) => ({ text: tag, ref: parseImageReference(tag) }));
   const blobs = await ContentStore.open(request.root);
   const repositories = await FsRepositoryStore.open(request.root);
+  const deps = await openBuildDeps(
+    request.root,
+    blobs,
+    resolve(request.contextDir),
+    request.dockerfileInContext ?? "Dockerfile",
+    request,
+  );
   const resolveImage = createImageResolver({
     root: request.root,
     pull: request.pull,
     insecure: request.insecureRegistries,
     progress: request.progress,
+    // A base image just pulled is new here, so its stage's steps will run on it: unpacking it now, while
+    // the rest of the graph is compiled, takes that off the first step's time (containerd unpacks on pull
+    // the same way). Failures are left to the step that needs the layers.
+    onPulled: (image) => void deps.snapshotter.unpack?.(imageLayers(image)).catch(() => {}),
   });
   const graph = await compileGraph(ast, {
     buildArgs: request.buildArgs,
@@ -127,13 +139,6 @@ async function build(request: BuildRequest): Promise<BuildResult> {
       message: `build argument ${name} was given but not declared in the Dockerfile`,
     });
   }
-  const deps = await openBuildDeps(
-    request.root,
-    blobs,
-    resolve(request.contextDir),
-    request.dockerfileInContext ?? "Dockerfile",
-    request,
-  );
   const records = await CacheRecordStore.open(request.root);
   const remote = await openCacheSources(request, blobs);
   const solved = await solve(

@@ -15,6 +15,8 @@ export interface ResolverOptions {
   pull: boolean;
   insecure?: boolean;
   progress: ProgressSink;
+  /** Called with each image pulled from a registry (a build starts unpacking its layers at once). */
+  onPulled?: (image: ResolvedImage) => void;
 }
 
 export function createImageResolver(options: ResolverOptions): ImageResolver {
@@ -34,6 +36,7 @@ export function createImageResolver(options: ResolverOptions): ImageResolver {
       const { pullImage } = await import("../client/index.js");
       const pulled = await pullImage({ root: options.root, ref, platform, insecure: options.insecure });
       const image = await local(`${pulled.repository}@${pulled.manifestDigest}`, platform);
+      options.onPulled?.(image);
       vertex.done();
       return { ...image, ref };
     } catch (error) {

@@ -23,7 +23,7 @@ import { SnapshotBlobs } from "./snapshot-blobs.js";
 import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
 import { copyInputs, execInputs, platformKey } from "./step-inputs.js";
 import { StepRunner } from "./step-runner.js";
-import type { LayerRef } from "./types.js";
+import { imageLayers, type LayerRef } from "./types.js";
 
 export type {
   CopySourceRoot,
@@ -193,12 +193,7 @@ class Solver {
     }
     if (base.kind === "image") {
       const image = base.image;
-      const layers: LayerRef[] = image.layers.map((layer, i) => ({
-        digest: layer.digest,
-        size: layer.size,
-        mediaType: layer.mediaType,
-        diffId: image.diffIds[i]!,
-      }));
+      const layers: LayerRef[] = imageLayers(image);
       const key = cacheKeyOf({
         kind: "from",
         manifest: image.manifestDigest,
@@ -367,17 +362,7 @@ class Solver {
     await this.lookup.layersFetched();
     if (from.kind === "context") return { rootfs: this.deps.contextDir, release: async () => {} };
     if (from.kind === "stage") return this.deps.snapshotter.view((await this.stage(from.index)).layers);
-    if (from.kind === "image") {
-      const image = from.image;
-      return this.deps.snapshotter.view(
-        image.layers.map((layer, i) => ({
-          digest: layer.digest,
-          size: layer.size,
-          mediaType: layer.mediaType,
-          diffId: image.diffIds[i]!,
-        })),
-      );
-    }
+    if (from.kind === "image") return this.deps.snapshotter.view(imageLayers(from.image));
     return this.deps.snapshotter.view([]);
   }
 

@@ -31,7 +31,7 @@ export interface StepRunnerHost {
   view(from: SourceRef): Promise<{ rootfs: string; release(): Promise<void> }>;
   /** Steps whose layer nothing later reads as files (layer-only.ts): written straight to a blob. */
   layerOnly: ReadonlySet<string>;
-  /** A RUN's process is about to start (the main thread will mostly wait for it). */
+  /** A RUN's process has started (the main thread will mostly wait for it). */
   runStarted?: () => void;
 }
 
@@ -135,7 +135,6 @@ export class StepRunner {
       this.host.emit({ type: "log", id: step.id, stream: "stdout", line }),
     );
     try {
-      this.host.runStarted?.();
       const result = await this.deps.runtime.run({
         rootfs,
         args: op.args,
@@ -147,6 +146,7 @@ export class StepRunner {
         security: op.security,
         mounts: [...prepared.mounts, ...inline.mounts],
         onOutput: (chunk) => out.push(chunk),
+        onStarted: () => this.host.runStarted?.(),
         signal: this.host.signal,
       });
       out.flush();

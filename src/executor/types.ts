@@ -3,6 +3,7 @@
  * mounted root filesystems, and back), the runtime (a RUN in runc), and the file ops (COPY/ADD). The
  * solver owns ordering, caching and image assembly; these parts own the filesystem work.
  */
+import type { ResolvedImage } from "../graph/types.js";
 import type { LayerEntry } from "../image/layer/entry.js";
 import type { Digest } from "../image/store-types.js";
 
@@ -12,6 +13,16 @@ export interface LayerBlob {
   diffId: Digest;
   size: number;
   mediaType: string;
+}
+
+/** The layers of a base image, bottom first. */
+export function imageLayers(image: ResolvedImage): LayerBlob[] {
+  return image.layers.map((layer, i) => ({
+    digest: layer.digest,
+    size: layer.size,
+    mediaType: layer.mediaType,
+    diffId: image.diffIds[i]!,
+  }));
 }
 
 /**
@@ -87,6 +98,11 @@ export interface Snapshotter {
    * same entries its `diff()` gave when it was committed.
    */
   snapshotEntries(layer: SnapshotOnlyLayer, below: LayerRef[]): Promise<AsyncIterable<LayerEntry>>;
+  /**
+   * Extracts the layers not unpacked yet (a head start: `prepare` and `view` would extract them anyway).
+   * Snapshotters that keep no unpacked layers have none.
+   */
+  unpack?(layers: LayerRef[]): Promise<void>;
   /** A writable rootfs over `layers` (bottom first). Layers not yet unpacked are extracted first. */
   prepare(layers: LayerRef[]): Promise<ActiveSnapshot>;
   /** A read-only rootfs of `layers`. */
@@ -121,6 +137,8 @@ export interface RunRequest {
   hostname?: string;
   /** Output chunks as they arrive (stdout and stderr interleaved). */
   onOutput?: (chunk: Buffer, stream: "stdout" | "stderr") => void;
+  /** Called once the container's process has been started (its set-up done). */
+  onStarted?: () => void;
   signal?: AbortSignal;
 }
 

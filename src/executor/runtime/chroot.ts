@@ -98,6 +98,7 @@ export class ChrootRuntime implements Runtime {
           GANTRY_LO: request.network === "none" ? "1" : "",
         },
       });
+      request.onStarted?.();
       const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
         tail.push(chunk);
         request.onOutput?.(chunk, stream);

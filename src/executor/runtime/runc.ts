@@ -94,6 +94,7 @@ export class RuncRuntime implements Runtime {
     const child = spawn(this.name, ["--root", this.stateDir, "run", "--bundle", bundle, id], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    request.onStarted?.();
     const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
       tail.push(chunk);
       request.onOutput?.(chunk, stream);

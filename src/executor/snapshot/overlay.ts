@@ -62,6 +62,10 @@ export class OverlaySnapshotter implements Snapshotter {
     );
   }
 
+  async unpack(layers: LayerRef[]): Promise<void> {
+    await this.unpackAll(layers);
+  }
+
   async prepare(layers: LayerRef[]): Promise<ActiveSnapshot> {
     const lowers = await this.unpackAll(layers);
     const dir = await this.newActiveDir();
