@@ -5,12 +5,14 @@
  * stage/image sources without --chown.
  */
 import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BuildContext } from "../src/context/build-context.js";
 import { digestSources } from "../src/context/digest.js";
+import { hashFile, newHashCounters } from "../src/context/file-hash.js";
 import type { CopyOp } from "../src/graph/types.js";
 
 let base: string;
@@ -139,5 +141,25 @@ describe("digestSources", () => {
     expect((await url(`sha256:${"1".repeat(64)}`)).digest).not.toBe(
       (await url(`sha256:${"2".repeat(64)}`)).digest,
     );
+  });
+});
+
+describe("hashFile", () => {
+  it("is sha256 of the whole file, for sizes around its read pieces and with any size hint", async () => {
+    const dir = join(base, "hash-file");
+    await mkdir(dir, { recursive: true });
+    const MiB = 1 << 20;
+    for (const size of [0, 1, 65_537, MiB - 1, MiB, MiB + 1, 3 * MiB + 12_345]) {
+      const content = randomBytes(size);
+      const file = join(dir, `f-${size}`);
+      await writeFile(file, content);
+      const expected = createHash("sha256").update(content).digest("hex");
+      // A hint that is right, too small (the file grew since it was listed) or missing.
+      for (const hint of [size, Math.floor(size / 3), undefined]) {
+        const counters = newHashCounters();
+        expect(await hashFile(file, counters, hint), `${size} bytes, hint ${hint}`).toBe(expected);
+        expect(counters).toEqual({ filesHashed: 1, bytesRead: size });
+      }
+    }
   });
 });

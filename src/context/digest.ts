@@ -185,14 +185,15 @@ async function hashContents(
   const large = pending.filter((entry) => entry.info.size > SMALL_FILE);
   const streamed = mapLimit(large, options.concurrency ?? 4, async (entry) => {
     const started = nowNs();
-    const hex = await hashFile(entry.abs, counters);
+    const hex = await hashFile(entry.abs, counters, entry.info.size);
     contents.set(entry.abs, hex);
     options.statCache?.remember(entry.sourcePath, entry.info, hex, started);
   });
   for (const [i, entry] of small.entries()) {
     if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
     const started = nowNs();
-    const hex = hashSmallFileSync(entry.abs, counters) ?? (await hashFile(entry.abs, counters));
+    const hex =
+      hashSmallFileSync(entry.abs, counters) ?? (await hashFile(entry.abs, counters, entry.info.size));
     contents.set(entry.abs, hex);
     options.statCache?.remember(entry.sourcePath, entry.info, hex, started);
   }

@@ -3,7 +3,9 @@
  * time, with counters of what was actually read so callers (and tests) can see what the stat cache saved.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { READ_CHUNK_BYTES, readChunkFor } from "../util/read-chunk.js";
 
 export interface HashCounters {
   /** Files whose content was read. */
@@ -31,13 +33,33 @@ export function hashSmallFileSync(path: string, counters?: HashCounters): string
   return createHash("sha256").update(content).digest("hex");
 }
 
-/** sha256 (hex) of a file's content, streamed. */
-export async function hashFile(path: string, counters?: HashCounters): Promise<string> {
+/**
+ * sha256 (hex) of a file's content (about `sizeHint` bytes, when known), read in pieces of up to 1 MiB
+ * into two reused buffers: the next piece is read (on the thread pool) while this one is hashed, so
+ * hashing runs at sha256's own speed (a read stream of 256 KiB chunks took about 1.5x as long for a 30 MB
+ * file, allocating every chunk).
+ */
+export async function hashFile(path: string, counters?: HashCounters, sizeHint?: number): Promise<string> {
   const hash = createHash("sha256");
   let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  // Pieces no bigger than the file (it may still grow a little: the last read then comes back empty).
+  const chunk = sizeHint === undefined ? READ_CHUNK_BYTES : readChunkFor(sizeHint + 1);
+  const file = await open(path, "r");
+  try {
+    const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+    let current = 0;
+    let reading = file.read(buffers[0]!, 0, chunk, null);
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      const piece = buffers[current]!.subarray(0, bytesRead);
+      current ^= 1;
+      reading = file.read(buffers[current]!, 0, chunk, null);
+      hash.update(piece);
+      bytes += bytesRead;
+    }
+  } finally {
+    await file.close();
   }
   if (counters !== undefined) {
     counters.filesHashed++;

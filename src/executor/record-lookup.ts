@@ -6,17 +6,21 @@
  */
 import type { CacheKey } from "../cache/key.js";
 import type { CacheRecord } from "../cache/records.js";
+import type { RecordWrites } from "./record-writes.js";
 import type { SolverDeps } from "./solver-types.js";
 import { hasBlob } from "./types.js";
 
 export class RecordLookup {
   private readonly fetches: Array<Promise<void>> = [];
 
-  constructor(private readonly deps: Pick<SolverDeps, "records" | "remote" | "blobs" | "snapshotter">) {}
+  constructor(
+    private readonly deps: Pick<SolverDeps, "records" | "remote" | "blobs" | "snapshotter">,
+    private readonly writes?: RecordWrites,
+  ) {}
 
-  /** A usable record of `key`, local or imported; undefined on a miss. */
+  /** A usable record of `key` (of this build, local or imported); undefined on a miss. */
   async find(key: CacheKey): Promise<CacheRecord | undefined> {
-    const record = await this.deps.records.get(key);
+    const record = this.writes?.get(key) ?? (await this.deps.records.get(key));
     if (
       record !== undefined &&
       (record.layer === null || (await this.deps.snapshotter.available(record.layer)))

@@ -19,6 +19,7 @@ import { layerOnlySteps } from "./layer-only.js";
 import { Limiter } from "./limiter.js";
 import type { ProgressSink, VertexEvent } from "./progress.js";
 import { RecordLookup } from "./record-lookup.js";
+import { RecordWrites } from "./record-writes.js";
 import { SnapshotBlobs } from "./snapshot-blobs.js";
 import type { CopySourceRoot, SolveOptions, SolveResult, SolverDeps, StageResult } from "./solver-types.js";
 import { copyInputs, execInputs, platformKey } from "./step-inputs.js";
@@ -58,6 +59,7 @@ class Solver {
   private readonly runner: StepRunner;
   private readonly lookup: RecordLookup;
   private readonly snapshotBlobs: SnapshotBlobs;
+  private readonly writes: RecordWrites;
   /** Stages whose layers get blobs as soon as their steps are done: the image's own chain, or all. */
   private readonly blobStages: ReadonlySet<number>;
   private steps = 0;
@@ -70,7 +72,8 @@ class Solver {
     private readonly deps: SolverDeps,
     private readonly options: SolveOptions,
   ) {
-    this.lookup = new RecordLookup(deps);
+    this.writes = new RecordWrites(deps.records);
+    this.lookup = new RecordLookup(deps, this.writes);
     this.runner = new StepRunner(deps, options, new Limiter(options.runLimit ?? 2), {
       signal: this.abort.signal,
       emit: (event) => this.emit(event),
@@ -85,7 +88,7 @@ class Solver {
       snapshotter: deps.snapshotter,
       writeLayer: (entries) => this.runner.writeLayer(entries),
       updateRecord: async (record) => {
-        await deps.records.put(record);
+        this.writes.put(record);
         for (const used of this.used) if (used.record.key === record.key) used.record = record;
       },
     });
@@ -115,10 +118,12 @@ class Solver {
       await this.snapshotBlobs.written();
       const target = { ...built, layers };
       stages.set(this.graph.target, target);
+      await this.writes.flushed();
       return { target, stages, steps: this.steps, cached: this.cached, records: this.used };
     } finally {
       // Nothing goes on writing once the build has returned or failed.
       await this.snapshotBlobs.settled();
+      await this.writes.flushed().catch(() => {});
     }
   }
 
@@ -269,7 +274,7 @@ class Solver {
           this.cached++;
           this.used.push({ stage: stage.index, record: hit });
           this.emit({ ...vertex, status: "cached", completed: Date.now(), duration: Date.now() - started });
-          await this.deps.records.setLastKey(identity, key);
+          this.writes.setLastKey(identity, key);
           return { key, layer: hit.layer, created: hit.createdAt, record: hit };
         }
       }
@@ -294,9 +299,10 @@ class Solver {
       const record: CacheRecord = { key, inputs, layer, name: step.name, identity, createdAt: created };
       if (files !== undefined) record.files = files;
       if (sourceMemo !== undefined) record.sourceMemo = sourceMemo;
-      await this.deps.records.put(record);
+      // Written while the next step runs (record-writes.ts).
+      this.writes.put(record);
       this.used.push({ stage: stage.index, record });
-      await this.deps.records.setLastKey(identity, key);
+      this.writes.setLastKey(identity, key);
       const completed = Date.now();
       this.emit({ ...vertex, status: "done", completed, duration: completed - started });
       return { key, layer, created, record };
