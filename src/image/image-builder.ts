@@ -155,8 +155,10 @@ export async function linkStoredImage(
   repository: string,
   tag?: string,
 ): Promise<void> {
-  for (const descriptor of [image.config, ...image.layers])
-    await repositories.linkBlob(repository, descriptor.digest);
+  // The blob links at once (each is its own file), all before the manifest's.
+  await Promise.all(
+    [image.config, ...image.layers].map((descriptor) => repositories.linkBlob(repository, descriptor.digest)),
+  );
   await repositories.linkManifest(repository, { ...image.manifest, pushedAt: Date.now() });
   if (tag !== undefined) await repositories.setTag(repository, tag, image.manifest);
 }
