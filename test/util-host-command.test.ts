@@ -1,7 +1,9 @@
 /**
  * The host shell that runs short commands (mount, umount, getfattr…) without forking Node for each.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +44,38 @@ describe("host commands", () => {
       Array.from({ length: 30 }, (_, i) => hostCommandOk(["sh", "-c", `cat; echo ${i}`])),
     );
     expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+  });
+
+  it("the next shell removes the temp directory of a process that was killed", async () => {
+    const module = JSON.stringify(join(process.cwd(), "dist/src/util/host-command.js"));
+    const killed = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { hostCommandOk } from ${module};
+await hostCommandOk(["true"]); console.log("ready"); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await once(killed.stdout!, "data");
+    const leftover = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`gantry-sh-${killed.pid}-`));
+    expect(leftover()).toHaveLength(1);
+    killed.kill("SIGKILL");
+    await once(killed, "exit");
+    expect(leftover()).toHaveLength(1);
+    const next = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { hostCommandOk } from ${module};
+await hostCommandOk(["true"]);`,
+      ],
+      { timeout: 10_000 },
+    );
+    expect(next.status).toBe(0);
+    expect(leftover()).toHaveLength(0);
   });
 
   it("an idle shell does not keep a process alive", () => {

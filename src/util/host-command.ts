@@ -4,13 +4,15 @@
  * (a cold multi-stage build spent ~300 ms in spawn); the shell forks itself instead, in well under a
  * millisecond. Requests run one at a time, in order; each writes its stdout/stderr to files in a private
  * temp directory and reports its exit status on the shell's stdout. If the shell dies, pending requests
- * fail and the next request starts a new one. The shell never keeps the process alive while idle.
+ * fail and the next request starts a new one. The shell never keeps the process alive while idle. The
+ * temp directory is removed at exit, and those of processes that died without exiting by the next shell.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { processAlive } from "./process-alive.js";
 
 export interface HostCommandResult {
   code: number;
@@ -66,7 +68,8 @@ class HostShell {
 
   private ensure(): ChildProcess {
     if (this.child !== undefined) return this.child;
-    this.dir = mkdtempSync(join(tmpdir(), "gantry-sh-"));
+    sweepStaleDirs();
+    this.dir = mkdtempSync(join(tmpdir(), `gantry-sh-${process.pid}-`));
     const child = spawn("/bin/sh", [], { stdio: ["pipe", "pipe", "inherit"] });
     this.child = child;
     const dir = this.dir;
@@ -123,6 +126,24 @@ class HostShell {
       if (on) handle.ref?.();
       else handle.unref?.();
     }
+  }
+}
+
+/**
+ * Removes the output directories of host shells whose process is gone: a process killed by a signal never
+ * ran its exit handler.
+ */
+function sweepStaleDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^gantry-sh-(\d+)-/.exec(name)?.[1] ?? Number.NaN);
+    if (Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 

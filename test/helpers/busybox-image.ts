@@ -1,11 +1,12 @@
 /**
  * The base image every build/executor test starts from: a root filesystem made from Debian's
  * busybox-static by scripts/make-busybox-rootfs.sh, imported into a data root as `gantry/busybox:latest`
- * through the real import path (one deterministic layer). The rootfs is made once per worker process.
+ * through the real import path (one deterministic layer).
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -31,12 +32,34 @@ export const isRoot = process.getuid?.() === 0;
 
 let rootfsDir: Promise<string> | undefined;
 
-/** A busybox root filesystem directory (made once per process). */
+/**
+ * A busybox root filesystem directory, shared by every test process: made once in the temp dir under a
+ * name keyed by the script and the busybox binary (built aside, then renamed into place, so a process
+ * never sees a half-made tree), and left there for the next run instead of one copy per test file.
+ */
 export function busyboxRootfs(): Promise<string> {
   rootfsDir ??= (async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), "gantry-busybox-")), "rootfs");
-    await run(join(REPO_ROOT, "scripts", "make-busybox-rootfs.sh"), [dir]);
-    return dir;
+    const script = join(REPO_ROOT, "scripts", "make-busybox-rootfs.sh");
+    const binary = statSync("/bin/busybox");
+    const key = createHash("sha256")
+      .update(readFileSync(script))
+      .update(`${binary.size}:${binary.mtimeMs}:${process.getuid?.()}`)
+      .digest("hex")
+      .slice(0, 16);
+    const dir = join(tmpdir(), `gantry-test-busybox-${key}`);
+    if (!existsSync(dir)) {
+      const temp = await mkdtemp(`${dir}.tmp-`);
+      try {
+        await run(script, [join(temp, "rootfs")]);
+        await rename(temp, dir);
+      } catch (error) {
+        // Another process made it first.
+        if (!existsSync(dir)) throw error;
+      } finally {
+        await rm(temp, { recursive: true, force: true });
+      }
+    }
+    return join(dir, "rootfs");
   })();
   return rootfsDir;
 }

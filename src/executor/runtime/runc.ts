@@ -11,6 +11,7 @@ import { accessSync, constants as fsConstants } from "node:fs";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { hostCommandOk } from "../../util/host-command.js";
+import { processAlive } from "../../util/process-alive.js";
 import type { RunRequest, RunResult, Runtime } from "../types.js";
 import { RuntimeError } from "./errors.js";
 import { buildSpec, HOST_NETWORK_FILES } from "./oci-spec.js";
@@ -143,19 +144,10 @@ export class RuncRuntime implements Runtime {
   private async cleanStale(): Promise<void> {
     for (const name of await readdir(this.bundlesDir).catch(() => [] as string[])) {
       const pid = Number(/^gantry-(\d+)-/.exec(name)?.[1] ?? Number.NaN);
-      if (!Number.isNaN(pid) && pidAlive(pid)) continue;
+      if (!Number.isNaN(pid) && processAlive(pid)) continue;
       await this.delete(name);
       await rm(join(this.bundlesDir, name), { recursive: true, force: true }).catch(() => {});
     }
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { LayerEntry } from "../../image/layer/entry.js";
 import { extractLayer } from "../../image/layer/extract.js";
 import type { BlobStore } from "../../image/store-types.js";
+import { processAlive } from "../../util/process-alive.js";
 import {
   type ActiveSnapshot,
   hasBlob,
@@ -20,7 +21,6 @@ import {
   type Snapshotter,
 } from "../types.js";
 import { SnapshotError } from "./errors.js";
-import { processAlive } from "./mount.js";
 import { diffTree, recordTree, type TreeManifest } from "./tree-diff.js";
 
 export class CopySnapshotter implements Snapshotter {

@@ -12,9 +12,9 @@ import { mkdir, readdir, rename, rm, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { extractLayer } from "../../image/layer/extract.js";
 import type { BlobStore, Digest } from "../../image/store-types.js";
+import { processAlive } from "../../util/process-alive.js";
 import { hasBlob, type LayerRef } from "../types.js";
 import { SnapshotError } from "./errors.js";
-import { processAlive } from "./mount.js";
 
 export class LayerStore {
   readonly snapshotsDir: string;

@@ -1,7 +1,7 @@
 /**
  * Mount helpers for the overlay snapshotter: `mount -t overlay` with relative lowerdir paths (run with
- * `cwd` set, the chdir trick that keeps the option string under the page-size limit), unmounting, the
- * mount table, and liveness of the processes that own leftover snapshot directories.
+ * `cwd` set, the chdir trick that keeps the option string under the page-size limit), unmounting and the
+ * mount table.
  */
 import { readFile } from "node:fs/promises";
 import { hostCommandOk } from "../../util/host-command.js";
@@ -74,16 +74,6 @@ export async function mountPoints(): Promise<Set<string>> {
       );
   }
   return points;
-}
-
-/** Whether a process with this pid exists (in our pid namespace). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export function stderrOf(error: unknown): string {

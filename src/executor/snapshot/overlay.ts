@@ -10,6 +10,7 @@ import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { LayerEntry } from "../../image/layer/entry.js";
 import type { BlobStore } from "../../image/store-types.js";
+import { processAlive } from "../../util/process-alive.js";
 import {
   type ActiveSnapshot,
   hasBlob,
@@ -20,7 +21,7 @@ import {
 } from "../types.js";
 import { SnapshotError } from "./errors.js";
 import { LayerStore, snapshotNameOf } from "./layer-store.js";
-import { mountOverlay, processAlive, unmount } from "./mount.js";
+import { mountOverlay, unmount } from "./mount.js";
 import { diffUpper } from "./overlay-diff.js";
 
 export class OverlaySnapshotter implements Snapshotter {
