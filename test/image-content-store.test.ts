@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TEMP_OWNER, writeFileAtomic } from "../src/image/atomic-file.js";
+import { streamIntoFile, TEMP_OWNER, writeFileAtomic } from "../src/image/atomic-file.js";
 import { ContentStore } from "../src/image/content-store.js";
 import { sha256Of } from "../src/image/digest.js";
 import {
@@ -129,6 +129,53 @@ describe("batched writes", () => {
     const info = await store.write(slowly(), { digest: sha256Of(data), size: data.length });
     expect(info.size).toBe(data.length);
     expect((await readFile(join(root, "blobs", "sha256", info.digest.slice(7)))).equals(data)).toBe(true);
+  });
+});
+
+describe("flush-behind", () => {
+  it("starts fdatasync every 8 MiB while the rest still arrives, and reports a failed one", async () => {
+    const file = join(root, "flush-behind");
+    const handle = await open(file, "w");
+    const calls: string[] = [];
+    let failSync = false;
+    // The real handle, with its writev and datasync calls recorded (a datasync may be made to fail).
+    const spy = new Proxy(handle, {
+      get(target, name) {
+        if (name === "writev") {
+          return (pieces: Buffer[], at: number) => {
+            calls.push("writev");
+            return target.writev(pieces, at);
+          };
+        }
+        if (name === "datasync") {
+          return async () => {
+            calls.push("datasync");
+            if (failSync) throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+            return target.datasync();
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const data = pseudoRandom(20 * 1024 * 1024 + 5, 3);
+    try {
+      expect(await streamIntoFile(spy, 0, chunked(data, 64 * 1024))).toBe(data.length);
+      expect((await readFile(file)).equals(data)).toBe(true);
+      // The first datasync after the eighth 1 MiB batch, while writes go on (then at most one per 8 MiB,
+      // one at a time: how many depends on how fast the disk is).
+      expect(calls.indexOf("datasync")).toBe(8);
+      expect(calls.filter((c) => c === "datasync").length).toBeLessThanOrEqual(2);
+      expect(calls.lastIndexOf("writev")).toBeGreaterThan(calls.lastIndexOf("datasync"));
+      // A small file gets none (its writer's own fsync is enough).
+      calls.length = 0;
+      await streamIntoFile(spy, 0, chunked(data.subarray(0, 4 * 1024 * 1024), 64 * 1024));
+      expect(calls).not.toContain("datasync");
+      failSync = true;
+      await expect(streamIntoFile(spy, 0, chunked(data, 64 * 1024))).rejects.toMatchObject({ code: "EIO" });
+    } finally {
+      await handle.close();
+    }
   });
 });
 
