@@ -83,10 +83,11 @@ function parseContentRange(
 }
 
 /**
- * Appends the request body to the session, hashing as it goes. With `Content-Range`, the chunk must start
- * at the current offset (else 416) and have exactly the announced length.
+ * Appends the request body to the session, hashing as it goes, and saves the session's state unless told
+ * not to. With `Content-Range`, the chunk must start at the current offset (else 416) and have exactly the
+ * announced length.
  */
-async function appendBody(ctx: RequestContext, session: LiveSession): Promise<void> {
+async function appendBody(ctx: RequestContext, session: LiveSession, persist = true): Promise<void> {
   const { state } = session;
   const start = state.offset;
   const cr = header(ctx, "content-range");
@@ -137,7 +138,7 @@ async function appendBody(ctx: RequestContext, session: LiveSession): Promise<vo
   }
   state.offset = start + count;
   state.updatedAt = Date.now();
-  await ctx.services.uploads.save(state);
+  if (persist) await ctx.services.uploads.save(state);
 }
 
 /** Verifies the session's content against `expected`, moves it into the blob store and links it. */
@@ -247,7 +248,8 @@ export async function completeUpload(ctx: RequestContext): Promise<void> {
   const { uploads, metrics } = ctx.services;
   await uploads.withSession(reference!, name!, async (session) => {
     const expected = requireDigest(ctx);
-    await appendBody(ctx, session);
+    // The session is committed or discarded right after: its state need not be saved again.
+    await appendBody(ctx, session, false);
     let digest: Digest;
     try {
       digest = await commit(ctx, session, expected);
