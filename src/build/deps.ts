@@ -11,7 +11,7 @@ import { openRuntime, type RuntimePreference } from "../executor/runtime/index.j
 import { openSnapshotter, type SnapshotterPreference } from "../executor/snapshot/index.js";
 import { LayerStore } from "../executor/snapshot/layer-store.js";
 import type { FileOps, MountPreparer } from "../executor/solver.js";
-import { hasBlob, type Runtime, type Snapshotter } from "../executor/types.js";
+import { hasBlob, type LayerRef, type Runtime, type Snapshotter } from "../executor/types.js";
 import type { BlobStore } from "../image/store-types.js";
 
 export interface BuildDepsOptions {
@@ -29,6 +29,12 @@ export interface BuildDeps {
   files: FileOps;
   mounts: MountPreparer;
   context: BuildContext;
+  /**
+   * A head start for a build that is pulling a base image: opens the snapshotter now (the overlayfs probe
+   * runs while the image downloads) and starts unpacking `layers` in the background. Failures are left to
+   * the step that needs them.
+   */
+  warm(layers?: LayerRef[]): void;
 }
 
 export async function openBuildDeps(
@@ -63,7 +69,6 @@ export async function openBuildDeps(
       return (await openedSnapshotter()).available(layer);
     },
     snapshotEntries: async (layer, below) => (await openedSnapshotter()).snapshotEntries(layer, below),
-    unpack: async (layers) => (await openedSnapshotter()).unpack?.(layers),
     prepare: async (layers) => (await openedSnapshotter()).prepare(layers),
     view: async (layers) => (await openedSnapshotter()).view(layers),
     scratch: async () => (await openedSnapshotter()).scratch(),
@@ -81,7 +86,13 @@ export async function openBuildDeps(
       sshSockets: options.ssh ?? new Map(),
       resolveFrom,
     });
-  return { snapshotter, runtime, files, mounts, context };
+  const warm = (layers: LayerRef[] = []) => {
+    if (options.snapshotter === "copy") return;
+    void openedSnapshotter()
+      .then((opened) => opened.unpack?.(layers))
+      .catch(() => {});
+  };
+  return { snapshotter, runtime, files, mounts, context, warm };
 }
 
 function once<T>(open: () => Promise<T>): () => Promise<T> {

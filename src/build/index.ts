@@ -120,10 +120,11 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     pull: request.pull,
     insecure: request.insecureRegistries,
     progress: request.progress,
-    // A base image just pulled is new here, so its stage's steps will run on it: unpacking it now, while
-    // the rest of the graph is compiled, takes that off the first step's time (containerd unpacks on pull
-    // the same way). Failures are left to the step that needs the layers.
-    onPulled: (image) => void deps.snapshotter.unpack?.(imageLayers(image)).catch(() => {}),
+    // A base image being pulled is new here, so its stage's steps will run on it: the snapshotter's probe
+    // runs during the download, and the layers are unpacked as soon as they are in, while the rest of the
+    // graph is compiled (containerd unpacks on pull the same way).
+    onPulling: () => deps.warm(),
+    onPulled: (image) => deps.warm(imageLayers(image)),
   });
   const graph = await compileGraph(ast, {
     buildArgs: request.buildArgs,

@@ -15,7 +15,8 @@ export interface ResolverOptions {
   pull: boolean;
   insecure?: boolean;
   progress: ProgressSink;
-  /** Called with each image pulled from a registry (a build starts unpacking its layers at once). */
+  /** Called when a pull from a registry starts, and with each image pulled (a build gets ready for it). */
+  onPulling?: () => void;
   onPulled?: (image: ResolvedImage) => void;
 }
 
@@ -31,6 +32,7 @@ export function createImageResolver(options: ResolverOptions): ImageResolver {
       }
     }
     const vertex = startVertex(options.progress, `pull:${ref}`, `pull ${ref}`);
+    options.onPulling?.();
     try {
       // The client (undici) is loaded only when a base image is not in the data root.
       const { pullImage } = await import("../client/index.js");
