@@ -4,10 +4,7 @@
  * bare reference for the local data root. Parsed into a typed address, then opened as a source or a
  * destination.
  */
-import { DockerArchiveDestination, DockerArchiveSource } from "../../image/archive/docker-archive.js";
 import type { ImageDestination, ImageSource } from "../../image/archive/image-transport.js";
-import { OciArchiveDestination, OciArchiveSource } from "../../image/archive/oci-archive.js";
-import { OciLayoutDestination, OciLayoutSource } from "../../image/archive/oci-layout-dir.js";
 import { type ImageReference, parseImageReference } from "../../image/reference.js";
 import { BlobOrigins } from "../blob-origins.js";
 import { ClientError } from "../errors.js";
@@ -80,12 +77,19 @@ export async function openSource(address: ImageAddress, ctx: OpenContext): Promi
       const r = address.reference;
       return new DataRootSource(await openDataRoot(ctx.root), r.repository, { tag: r.tag, digest: r.digest });
     }
-    case "oci":
+    // The archive transports (and the zod schemas they validate with) load only when an address names one.
+    case "oci": {
+      const { OciLayoutSource } = await import("../../image/archive/oci-layout-dir.js");
       return new OciLayoutSource(address.path, address.ref);
-    case "oci-archive":
+    }
+    case "oci-archive": {
+      const { OciArchiveSource } = await import("../../image/archive/oci-archive.js");
       return new OciArchiveSource(address.path, address.ref);
-    case "docker-archive":
+    }
+    case "docker-archive": {
+      const { DockerArchiveSource } = await import("../../image/archive/docker-archive.js");
       return new DockerArchiveSource(address.path, address.ref);
+    }
   }
 }
 
@@ -113,11 +117,17 @@ export async function openDestination(
       }
       return { destination: new DataRootDestination(await openDataRoot(ctx.root), r.repository), tag: r.tag };
     }
-    case "oci":
+    case "oci": {
+      const { OciLayoutDestination } = await import("../../image/archive/oci-layout-dir.js");
       return { destination: new OciLayoutDestination(address.path, address.ref), tag: address.ref };
-    case "oci-archive":
+    }
+    case "oci-archive": {
+      const { OciArchiveDestination } = await import("../../image/archive/oci-archive.js");
       return { destination: new OciArchiveDestination(address.path, address.ref), tag: address.ref };
-    case "docker-archive":
+    }
+    case "docker-archive": {
+      const { DockerArchiveDestination } = await import("../../image/archive/docker-archive.js");
       return { destination: new DockerArchiveDestination(address.path, address.ref), tag: address.ref };
+    }
   }
 }

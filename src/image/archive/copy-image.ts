@@ -4,9 +4,10 @@
  * then manifests, children of an index before the index, then the tag. An index is narrowed to one
  * platform's manifest when a platform is asked for (pull) or the destination holds one platform only.
  */
+
+import { referencedDescriptors } from "../manifest-fields.js";
 import { isIndexMediaType } from "../media-types.js";
-import { parseManifest, referencedDescriptors } from "../oci-schemas.js";
-import type { Platform } from "../oci-types.js";
+import type { ParsedManifest, Platform } from "../oci-types.js";
 import { formatPlatform, hostPlatform, selectPlatformManifest } from "../platform.js";
 import type { Descriptor } from "../store-types.js";
 import { ArchiveError } from "./errors.js";
@@ -34,10 +35,11 @@ export async function copyImage(
   destination: ImageDestination,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
+  const parse = await manifestParser(source);
   let top = await source.resolve();
   const platform = options.platform ?? (destination.singlePlatform ? hostPlatform() : undefined);
   if (platform !== undefined && isIndexMediaType(top.mediaType)) {
-    const parsed = parseManifest(top.bytes, top.mediaType);
+    const parsed = parse(top);
     const entries = referencedDescriptors(parsed).filter((d) => d.platform !== undefined);
     const chosen = selectPlatformManifest(entries, platform);
     if (!chosen) {
@@ -52,7 +54,7 @@ export async function copyImage(
     }
     top = await source.getManifest(chosen);
   }
-  const state = { blobs: 0, seen: new Set<string>() };
+  const state = { blobs: 0, seen: new Set<string>(), parse };
   await copyManifestTree(source, destination, top, options, state);
   await destination.putManifest(top, options.tag);
   await destination.commit();
@@ -68,9 +70,9 @@ async function copyManifestTree(
   destination: ImageDestination,
   manifest: ManifestBytes,
   options: CopyOptions,
-  state: { blobs: number; seen: Set<string> },
+  state: { blobs: number; seen: Set<string>; parse: ManifestParser },
 ): Promise<void> {
-  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+  const parsed = state.parse(manifest);
   const referenced = referencedDescriptors(parsed);
   const subject = "subject" in parsed.manifest ? parsed.manifest.subject : undefined;
   if (parsed.kind === "oci-index" || parsed.kind === "docker-manifest-list") {
@@ -115,6 +117,15 @@ async function copyBlob(
     (bytes) => event(status, bytes),
   );
   event("done", blob.size);
+}
+
+type ManifestParser = (manifest: ManifestBytes) => ParsedManifest;
+
+/** The source's own manifest reader, else full validation (zod, loaded only then). */
+async function manifestParser(source: ImageSource): Promise<ManifestParser> {
+  if (source.parseManifest !== undefined) return (manifest) => source.parseManifest!(manifest);
+  const { parseManifest } = await import("../oci-schemas.js");
+  return (manifest) => parseManifest(manifest.bytes, manifest.mediaType);
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; the first failure is thrown after all settle. */

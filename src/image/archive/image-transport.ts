@@ -5,6 +5,7 @@
  * copy loop (src/client/copy.ts) knows none of them.
  */
 import type { Readable } from "node:stream";
+import type { ParsedManifest } from "../oci-types.js";
 import type { ByteRange, Descriptor, Digest } from "../store-types.js";
 
 /** A manifest's exact bytes, with the media type and digest it is stored under. */
@@ -25,6 +26,12 @@ export interface ImageSource {
   openBlob(descriptor: Descriptor, range?: ByteRange): Promise<Readable>;
   /** Where this source's blobs can be mounted from on `host` (cross-repository mount), if anywhere. */
   mountableFrom?(host: string): string | undefined;
+  /**
+   * Reads one of this source's manifests. Default: full validation (oci-schemas.ts); a source whose
+   * documents were validated when they were stored (a data root) needs only a shape check, and spares the
+   * copy loading zod.
+   */
+  parseManifest?(manifest: ManifestBytes): ParsedManifest;
   close(): Promise<void>;
 }
 
