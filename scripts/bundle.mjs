@@ -11,10 +11,32 @@ import { build } from "rolldown";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = path.join(root, "dist", "bundle");
 await rm(outDir, { recursive: true, force: true });
+/**
+ * undici's Client requires its HTTP/2 module at load, and that requires `node:http2` (~7 ms of every
+ * push, pull and cold build); Gantry never offers h2 (no `allowH2`), so the module is required on first
+ * use instead. When undici changes that line the bundle simply keeps the eager require.
+ */
+const lazyUndiciH2 = {
+  name: "lazy-undici-h2",
+  transform(code, id) {
+    if (!/[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/.test(id)) return null;
+    const eager = "const connectH2 = require('./client-h2.js')";
+    if (!code.includes(eager)) {
+      this.warn("undici's client.js changed: node:http2 stays loaded eagerly");
+      return null;
+    }
+    return code.replace(
+      eager,
+      "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)",
+    );
+  },
+};
+
 await build({
   input: { main: path.join(root, "dist", "src", "cli", "main.js") },
   platform: "node",
   logLevel: "warn",
+  plugins: [lazyUndiciH2],
   output: {
     dir: outDir,
     // CommonJS, so bin/code-cache.cjs can compile it with a V8 code cache (Node 20 has none for ES modules).
