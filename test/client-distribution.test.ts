@@ -4,11 +4,13 @@
  * root; a second push skips existing blobs and a push into another repository mounts them.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StoredLayer } from "../src/client/image-transfer.js";
 import { pullImage, pushImage, RegistryClient, type TransferEvent } from "../src/client/index.js";
 import { ContentStore } from "../src/image/content-store.js";
 import { FsRepositoryStore } from "../src/image/repository-store.js";
@@ -144,12 +146,24 @@ describe.skipIf(!haveDistribution)("against docker-registry", () => {
     ]);
     const expected = await skopeoInspect(locked.host, "skopeo/bb:v2s2", ["--creds", "alice:wonderland"]);
     const fresh = join(work, "pulled");
+    // The layers are announced (with their diffIDs) once their blobs are in, before the tag is written.
+    const announced: Array<{ layers: StoredLayer[]; blobsIn: boolean; tagged: boolean }> = [];
     const pulled = await pullImage({
       root: fresh,
       ref: `${locked.host}/skopeo/bb:v2s2`,
       client: { credentials: creds },
+      onLayersStored: (layers) =>
+        announced.push({
+          layers,
+          blobsIn: layers.every((l) => existsSync(ContentStore.blobPathIn(fresh, l.digest))),
+          tagged: existsSync(FsRepositoryStore.tagPathIn(fresh, "skopeo/bb", "v2s2")),
+        }),
     });
     expect(pulled).toEqual({ repository: "skopeo/bb", tag: "v2s2", manifestDigest: expected.Digest });
+    expect(announced).toHaveLength(1);
+    expect(announced[0]!.layers.map((l) => l.digest)).toEqual(expected.Layers);
+    expect(announced[0]!.layers.map((l) => l.diffId)).toEqual([busybox.layer.diffId]);
+    expect(announced[0]).toMatchObject({ blobsIn: true, tagged: false });
     const repos = await FsRepositoryStore.open(fresh);
     const tagged = await repos.resolveTag("skopeo/bb", "v2s2");
     expect(tagged?.digest).toBe(expected.Digest);

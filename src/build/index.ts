@@ -16,7 +16,6 @@ import { SourceMemoStore } from "../cache/source-memo.js";
 import { linkImage, writeImageDocuments } from "../executor/export.js";
 import { type ProgressSink, startVertex } from "../executor/progress.js";
 import { imageChain, type SolveResult, solve } from "../executor/solver.js";
-import { imageLayers } from "../executor/types.js";
 import { locationOf } from "../frontend/validate-location.js";
 import { compileGraph } from "../graph/compile.js";
 import type { BuildGraph } from "../graph/types.js";
@@ -121,10 +120,10 @@ async function build(request: BuildRequest): Promise<BuildResult> {
     insecure: request.insecureRegistries,
     progress: request.progress,
     // A base image being pulled is new here, so its stage's steps will run on it: the snapshotter's probe
-    // runs during the download, and the layers are unpacked as soon as they are in, while the rest of the
-    // graph is compiled (containerd unpacks on pull the same way).
+    // runs during the download, and the layers are unpacked as soon as their blobs are in, while the pull
+    // writes the manifest and tag and the rest of the graph compiles (containerd unpacks on pull too).
     onPulling: () => deps.warm(),
-    onPulled: (image) => deps.warm(imageLayers(image)),
+    onLayersPulled: (layers) => deps.warm(layers),
   });
   const graph = await compileGraph(ast, {
     buildArgs: request.buildArgs,

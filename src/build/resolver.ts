@@ -6,6 +6,7 @@
 
 import { GantryError } from "../errors.js";
 import { type ProgressSink, startVertex } from "../executor/progress.js";
+import type { LayerBlob } from "../executor/types.js";
 import { createLocalImageResolver } from "../graph/local-resolver.js";
 import type { ImageResolver, ResolvedImage } from "../graph/types.js";
 import type { Platform } from "../image/oci-types.js";
@@ -15,9 +16,12 @@ export interface ResolverOptions {
   pull: boolean;
   insecure?: boolean;
   progress: ProgressSink;
-  /** Called when a pull from a registry starts, and with each image pulled (a build gets ready for it). */
+  /**
+   * Called when a pull from a registry starts, and with the image's layers as soon as their blobs are in
+   * (before its manifest and tag are written): a build gets ready for it.
+   */
   onPulling?: () => void;
-  onPulled?: (image: ResolvedImage) => void;
+  onLayersPulled?: (layers: LayerBlob[]) => void;
 }
 
 export function createImageResolver(options: ResolverOptions): ImageResolver {
@@ -36,9 +40,14 @@ export function createImageResolver(options: ResolverOptions): ImageResolver {
     try {
       // The client (undici) is loaded only when a base image is not in the data root.
       const { pullImage } = await import("../client/index.js");
-      const pulled = await pullImage({ root: options.root, ref, platform, insecure: options.insecure });
+      const pulled = await pullImage({
+        root: options.root,
+        ref,
+        platform,
+        insecure: options.insecure,
+        onLayersStored: options.onLayersPulled,
+      });
       const image = await local(`${pulled.repository}@${pulled.manifestDigest}`, platform);
-      options.onPulled?.(image);
       vertex.done();
       return { ...image, ref };
     } catch (error) {

@@ -4,11 +4,14 @@
  * `pushImage` (a local image → a registry reference, every platform of an index). Both record where blobs
  * live on the registry so later pushes can mount them across repositories.
  */
+import type { ManifestBytes } from "../image/archive/image-transport.js";
+import type { ContentStore } from "../image/content-store.js";
 import { parseDigest } from "../image/digest.js";
 import type { Platform } from "../image/oci-types.js";
 import { hostPlatform } from "../image/platform.js";
 import { type ImageReference, parseImageReference } from "../image/reference.js";
 import type { Digest } from "../image/store-types.js";
+import { readStoredConfig, readStoredManifest } from "../image/stored-documents.js";
 import { BlobOrigins } from "./blob-origins.js";
 import type { UploadOptions } from "./blob-upload.js";
 import { copyImage } from "./copy.js";
@@ -27,8 +30,20 @@ export interface PullImageOptions {
   /** Allow plain HTTP / unverified TLS for a non-loopback registry. */
   insecure?: boolean;
   onProgress?: TransferListener;
+  /**
+   * Called with an image's layers (bottom first, with their diffIDs) as soon as its blobs are in the data
+   * root, before its manifest and tag are written: a build starts unpacking them then.
+   */
+  onLayersStored?: (layers: StoredLayer[]) => void;
   /** Client settings (credentials, retries) for tests and embedding. */
   client?: Partial<RegistryClientOptions>;
+}
+
+export interface StoredLayer {
+  digest: Digest;
+  diffId: Digest;
+  size: number;
+  mediaType: string;
 }
 
 export interface PulledImage {
@@ -59,6 +74,14 @@ export async function pullImage(opts: PullImageOptions): Promise<PulledImage> {
         }
         opts.onProgress?.(event);
       },
+      onBlobsCopied:
+        opts.onLayersStored === undefined
+          ? undefined
+          : async (manifest) => {
+              // Only a head start: the pull goes on whatever happens here.
+              const layers = await storedLayers(store.blobs, manifest).catch(() => undefined);
+              if (layers !== undefined) opts.onLayersStored!(layers);
+            },
     });
     await Promise.all(recorded);
     const pulled: PulledImage = { repository: ref.repository, manifestDigest: result.manifest.digest };
@@ -67,6 +90,20 @@ export async function pullImage(opts: PullImageOptions): Promise<PulledImage> {
   } finally {
     await client.close();
   }
+}
+
+/** The layers of an image manifest whose blobs (config included) are in `blobs`; none for an index. */
+async function storedLayers(blobs: ContentStore, manifest: ManifestBytes): Promise<StoredLayer[]> {
+  const parsed = readStoredManifest(manifest.bytes, manifest.mediaType);
+  if (parsed.kind !== "oci-manifest" && parsed.kind !== "docker-manifest") return [];
+  const { config, layers } = parsed.manifest;
+  const diffIds = readStoredConfig(await blobs.readBytes(config.digest)).rootfs.diff_ids;
+  return layers.map((layer, i) => ({
+    digest: layer.digest,
+    diffId: diffIds[i]!,
+    size: layer.size,
+    mediaType: layer.mediaType,
+  }));
 }
 
 export interface PushImageOptions {

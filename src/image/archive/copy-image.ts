@@ -21,6 +21,8 @@ export interface CopyOptions {
   /** Blobs in flight at once (default 6: a typical image's layers all at once). */
   concurrency?: number;
   onProgress?: TransferListener;
+  /** Called with the (platform's) top manifest once every blob it needs is copied, before it is put. */
+  onBlobsCopied?: (manifest: ManifestBytes) => void | Promise<void>;
 }
 
 export interface CopyResult {
@@ -56,6 +58,7 @@ export async function copyImage(
   }
   const state = { blobs: 0, seen: new Set<string>(), parse };
   await copyManifestTree(source, destination, top, options, state);
+  await options.onBlobsCopied?.(top);
   await destination.putManifest(top, options.tag);
   await destination.commit();
   return {
