@@ -12,6 +12,7 @@ import type { LayerEntry } from "../../image/layer/entry.js";
 import { extractLayer } from "../../image/layer/extract.js";
 import type { BlobStore } from "../../image/store-types.js";
 import { processAlive } from "../../util/process-alive.js";
+import { mkdirSpread } from "../../util/spread-dirs.js";
 import {
   type ActiveSnapshot,
   hasBlob,
@@ -37,7 +38,7 @@ export class CopySnapshotter implements Snapshotter {
 
   static async open(root: string, blobs: BlobStore): Promise<CopySnapshotter> {
     const snapshotter = new CopySnapshotter(root, blobs);
-    await mkdir(snapshotter.activeDir, { recursive: true });
+    await mkdirSpread(snapshotter.activeDir);
     for (const name of await readdir(snapshotter.activeDir)) {
       const pid = Number(/^(\d+)-/.exec(name)?.[1] ?? Number.NaN);
       if (Number.isNaN(pid) || !processAlive(pid)) {

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { extractLayer } from "../../image/layer/extract.js";
 import type { BlobStore, Digest } from "../../image/store-types.js";
 import { processAlive } from "../../util/process-alive.js";
+import { mkdirSpread } from "../../util/spread-dirs.js";
 import { hasBlob, type LayerRef } from "../types.js";
 import { SnapshotError } from "./errors.js";
 
@@ -32,7 +33,7 @@ export class LayerStore {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.layersDir, { recursive: true });
+    await mkdirSpread(this.layersDir);
     await mkdir(this.linksDir, { recursive: true });
     // Leftover temp extractions of dead processes.
     for (const name of await readdir(this.layersDir)) {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { LayerEntry } from "../../image/layer/entry.js";
 import type { BlobStore } from "../../image/store-types.js";
 import { processAlive } from "../../util/process-alive.js";
+import { mkdirSpread } from "../../util/spread-dirs.js";
 import {
   type ActiveSnapshot,
   hasBlob,
@@ -43,7 +44,7 @@ export class OverlaySnapshotter implements Snapshotter {
   static async open(root: string, blobs: BlobStore): Promise<OverlaySnapshotter> {
     const snapshotter = new OverlaySnapshotter(root, blobs);
     await snapshotter.layers.init();
-    await mkdir(snapshotter.activeDir, { recursive: true });
+    await mkdirSpread(snapshotter.activeDir);
     await mkdir(snapshotter.emptyDir, { recursive: true });
     await cleanStaleActive(snapshotter.activeDir);
     return snapshotter;
