@@ -1,11 +1,11 @@
 /**
  * The snapshot store's directories of independent trees (unpacked layers, active snapshots) are marked for
- * ext4's Orlov allocator (`chattr +T`, executor/snapshot/spread-dirs.ts) when a snapshotter creates them,
- * so each new tree goes to a block group with free inodes. Checked with `lsattr` where the temp directory
- * is on a filesystem that has the flag (ext2/3/4).
+ * ext4's Orlov allocator (`chattr +T`, util/spread-dirs.ts) when a snapshotter creates them, so each new
+ * tree goes to a block group with free inodes; so is a data root a build creates. Checked with `lsattr`
+ * where the temp directory is on a filesystem that has the flag (ext2/3/4).
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,6 +14,7 @@ import { CopySnapshotter, OverlaySnapshotter } from "../src/executor/snapshot/in
 import { ContentStore } from "../src/image/content-store.js";
 import { mkdirSpread } from "../src/util/spread-dirs.js";
 import { isRoot } from "./helpers/busybox-image.js";
+import { GANTRY } from "./helpers/cli-build.js";
 
 const run = promisify(execFile);
 let dir: string;
@@ -48,6 +49,16 @@ describe("directories that spread their trees", () => {
     await mkdir(join(dir, "old"));
     await mkdirSpread(join(dir, "old"));
     expect(await topDir(join(dir, "old"))).toBe(false);
+  });
+
+  it("a build marks the data root it creates", async (ctx) => {
+    if (!supported) ctx.skip();
+    const context = join(dir, "ctx");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM scratch\nLABEL spread=yes\n");
+    const root = join(dir, "build-root");
+    await run(process.execPath, [GANTRY, "--root", root, "build", context, "--progress", "plain"]);
+    expect(await topDir(root)).toBe(true);
   });
 
   it.runIf(isRoot)("snapshotters mark their layer and active directories in a new data root", async (ctx) => {

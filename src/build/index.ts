@@ -25,6 +25,7 @@ import type { Platform } from "../image/oci-types.js";
 import { parseImageReference } from "../image/reference.js";
 import { FsRepositoryStore } from "../image/repository-store.js";
 import type { Descriptor, Digest } from "../image/store-types.js";
+import { mkdirSpread } from "../util/spread-dirs.js";
 import { type BuildDepsOptions, openBuildDeps } from "./deps.js";
 import { loadDockerfile } from "./dockerfile-cache.js";
 import { createImageResolver } from "./resolver.js";
@@ -78,6 +79,8 @@ export interface BuildResult {
 
 export async function runBuild(request: BuildRequest): Promise<BuildResult> {
   // The lease keeps `gantry prune` (and the size limit of another build) away from what this build uses.
+  // A new data root spreads its stores (records, blobs, snapshots…) over block groups with free inodes.
+  await mkdirSpread(request.root);
   const lease = await acquireBuildLease(request.root);
   let result: BuildResult;
   try {
