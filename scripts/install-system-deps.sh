@@ -19,6 +19,7 @@ PACKAGES=(
   bzip2           # ADD of .tar.bz2 archives (src/executor/fileops/archive.ts)
   xz-utils        # ADD of .tar.xz archives
   attr            # setfattr/getfattr: overlayfs opaque-directory xattrs in snapshots
+  e2fsprogs       # chattr +T: snapshot stores spread their trees over ext4 block groups (util/spread-dirs.ts)
 )
 
 # shellcheck source=lib/apt-packages.sh
