@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StoredLayer } from "../src/client/image-transfer.js";
 import { pullImage, pushImage, RegistryClient, type TransferEvent } from "../src/client/index.js";
 import { ContentStore } from "../src/image/content-store.js";
 import { FsRepositoryStore } from "../src/image/repository-store.js";
+import type { StoredLayer } from "../src/image/store-types.js";
 import { type ImportedBusybox, importBusybox } from "./helpers/busybox-image.js";
 import { type Distribution, haveDistribution, startDistribution } from "./helpers/distribution.js";
 

@@ -89,7 +89,7 @@ export async function openBuildDeps(
   const warm = (layers: LayerRef[] = []) => {
     if (options.snapshotter === "copy") return;
     void openedSnapshotter()
-      .then((opened) => opened.unpack?.(layers))
+      .then((ready) => ready.unpack?.(layers))
       .catch(() => {});
   };
   return { snapshotter, runtime, files, mounts, context, warm };

@@ -10,16 +10,11 @@ import { join } from "node:path";
 import type { LayerRef } from "../executor/types.js";
 import { writeFileAtomic } from "../image/atomic-file.js";
 import { digestHex, sha256Of } from "../image/digest.js";
-import type { Digest } from "../image/store-types.js";
+import type { Digest, StoredLayer } from "../image/store-types.js";
 import type { CacheKey, CacheKeyInputs } from "./key.js";
 
-/** A layer blob a record or an exported cache names (the same shape as executor/types.ts LayerBlob). */
-export interface CachedLayer {
-  digest: Digest;
-  diffId: Digest;
-  size: number;
-  mediaType: string;
-}
+/** A layer blob a record or an exported cache names. */
+export type CachedLayer = StoredLayer;
 
 export interface CacheRecord {
   key: CacheKey;

@@ -10,7 +10,7 @@ import { parseDigest } from "../image/digest.js";
 import type { Platform } from "../image/oci-types.js";
 import { hostPlatform } from "../image/platform.js";
 import { type ImageReference, parseImageReference } from "../image/reference.js";
-import type { Digest } from "../image/store-types.js";
+import type { Digest, StoredLayer } from "../image/store-types.js";
 import { readStoredConfig, readStoredManifest } from "../image/stored-documents.js";
 import { BlobOrigins } from "./blob-origins.js";
 import type { UploadOptions } from "./blob-upload.js";
@@ -37,13 +37,6 @@ export interface PullImageOptions {
   onLayersStored?: (layers: StoredLayer[]) => void;
   /** Client settings (credentials, retries) for tests and embedding. */
   client?: Partial<RegistryClientOptions>;
-}
-
-export interface StoredLayer {
-  digest: Digest;
-  diffId: Digest;
-  size: number;
-  mediaType: string;
 }
 
 export interface PulledImage {

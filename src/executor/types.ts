@@ -5,15 +5,10 @@
  */
 import type { ResolvedImage } from "../graph/types.js";
 import type { LayerEntry } from "../image/layer/entry.js";
-import type { Digest } from "../image/store-types.js";
+import type { StoredLayer } from "../image/store-types.js";
 
-/** A layer blob in the content store and its uncompressed diffID: what an image manifest lists. */
-export interface LayerBlob {
-  digest: Digest;
-  diffId: Digest;
-  size: number;
-  mediaType: string;
-}
+/** A step's or base image's layer as a blob in the content store, with its diffID. */
+export type LayerBlob = StoredLayer;
 
 /** The layers of a base image, bottom first. */
 export function imageLayers(image: ResolvedImage): LayerBlob[] {

@@ -15,6 +15,14 @@ export interface BlobInfo {
   size: number;
 }
 
+/** A layer blob in the content store and its uncompressed diffID: what an image manifest and config list. */
+export interface StoredLayer {
+  digest: Digest;
+  diffId: Digest;
+  size: number;
+  mediaType: string;
+}
+
 /** An OCI descriptor (image-spec v1.1). */
 export interface Descriptor {
   mediaType: string;
